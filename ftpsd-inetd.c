@@ -1,0 +1,403 @@
+/* ftpsd-inetd: one FTPS session on the connection a super-server handed us.
+ *
+ * Entry point and the privilege order (STYLE.md habit 8, SPEC §4.1), in one
+ * function, in this order and nowhere else: find the control fd; read the
+ * policy, certificates and keys, open host-path files (keylog, xferlog);
+ * resolve `run-as`; setgroups; chroot; setgid; setuid; verify root cannot
+ * come back; only then send the greeting and read a client byte. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmds.h"
+#include "codes.h"
+#include "ctrl.h"
+#include "data.h"
+#include "log.h"
+#include "passwd.h"
+#include "policy.h"
+#include "session.h"
+#include "sys.h"
+#include "tls.h"
+
+static struct session sess;
+static struct policy pol;
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ftpsd-inetd [-f POLICY]          serve one session (inetd / systemd)\n"
+               "       ftpsd-inetd -t [-f POLICY]       check the policy and print it\n"
+               "       ftpsd-inetd --hash-password [-i N]  hash a password read on stdin\n"
+               "       ftpsd-inetd --gen-cert CERT KEY [NAME]  self-signed ECDSA P-256\n"
+               "       ftpsd-inetd -V                   version\n");
+}
+
+static void report_stderr(void *ctx, const char *file, int line, const char *msg)
+{
+    (void)ctx;
+    if (line > 0) {
+        fprintf(stderr, "%s:%d: %s\n", file, line, msg);
+    } else {
+        fprintf(stderr, "%s: %s\n", file, msg);
+    }
+}
+
+/* Policy errors at session start are kept until the policy's own `log`
+ * directive (if it parsed) says where they go. */
+#define EARLY_ERRORS 16
+struct early_errors {
+    char text[EARLY_ERRORS][300];
+    int n, dropped;
+};
+
+static void report_keep(void *ctx, const char *file, int line, const char *msg)
+{
+    struct early_errors *e = ctx;
+    if (e->n >= EARLY_ERRORS) {
+        e->dropped++;
+        return;
+    }
+    (void)sys_fmt(e->text[e->n], sizeof e->text[0], "%s:%d: %s", file, line, msg);
+    e->n++;
+}
+
+/* Environment checks shared by -t and session start; returns #errors. */
+static int check_environment(const struct policy *p, pol_report_fn *report, void *ctx)
+{
+    int errors = 0;
+    if (p->run_as && !getpwnam(p->run_as)) {
+        report(ctx, p->path, 0, "run-as: no such account");
+        errors++;
+    }
+    if (p->chroot) {
+        struct stat st;
+        if (stat(p->chroot, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            report(ctx, p->path, 0, "chroot: not a directory");
+            errors++;
+        }
+    }
+    return errors;
+}
+
+static int cmd_check(const char *path)
+{
+    log_early(1);
+    int errors = 0;
+    int n = pol_load(&pol, path, report_stderr, NULL);
+    if (n > 0) {
+        fprintf(stderr, "%s: %d error%s\n", path, n, n == 1 ? "" : "s");
+        return EXIT_ENV;
+    }
+    if (pol.tls != POL_TLS_OFF) {
+        errors += tls_check_policy(&pol, report_stderr, NULL);
+    }
+    int env = check_environment(&pol, report_stderr, NULL);
+    pol_print(&pol, stdout);
+    if (errors + env > 0) {
+        fprintf(stderr, "%s: not usable\n", path);
+        return EXIT_ENV;
+    }
+    return 0;
+}
+
+static int cmd_hash_password(uint32_t iterations)
+{
+    char pw[DEFS_PASSWORD_MAX + 2];
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = sys_read(0, pw + len, sizeof pw - 1 - len);
+        if (n < 0) {
+            fprintf(stderr, "ftpsd-inetd: reading the password: %s\n", strerror(errno));
+            return EXIT_ENV;
+        }
+        if (n == 0) {
+            break;
+        }
+        len += (size_t)n;
+        if (memchr(pw, '\n', len) || len >= sizeof pw - 1) {
+            break;
+        }
+    }
+    char *nl = memchr(pw, '\n', len);
+    if (nl) {
+        len = (size_t)(nl - pw);
+    }
+    if (len > 0 && pw[len - 1] == '\r') {
+        len--;
+    }
+    pw[len] = '\0';
+    if (len == 0 || len > DEFS_PASSWORD_MAX) {
+        fprintf(stderr, "ftpsd-inetd: the password must be 1..%d bytes on one line\n", DEFS_PASSWORD_MAX);
+        return EXIT_USAGE;
+    }
+    char out[256];
+    int64_t t0 = sys_now_ms();
+    if (!pw_hash_string(pw, len, iterations, out, sizeof out)) {
+        fprintf(stderr, "ftpsd-inetd: hashing failed\n");
+        return EXIT_ENV;
+    }
+    int64_t ms = sys_now_ms() - t0;
+    memset(pw, 0, sizeof pw);
+    printf("%s\n", out);
+    fprintf(stderr, "one password check with %u iterations costs about %lld ms on this machine\n",
+            iterations, (long long)ms);
+    return 0;
+}
+
+static int cmd_gen_cert(const char *cert, const char *key, const char *name)
+{
+    char fp[100], why[256];
+    if (!tls_gen_cert(cert, key, name, fp, sizeof fp, why, sizeof why)) {
+        fprintf(stderr, "ftpsd-inetd: --gen-cert: %s\n", why);
+        return EXIT_ENV;
+    }
+    printf("%s\n", fp);
+    return 0;
+}
+
+/* The control fd: fd 3 under systemd's native protocol, else fd 0/1. */
+static void find_control_fd(int *rfd, int *wfd)
+{
+    const char *fds = getenv("LISTEN_FDS");
+    const char *pid = getenv("LISTEN_PID");
+    uint64_t n, p;
+    if (fds && pid && pol_parse_number(fds, 10, 0, 1000, &n) &&
+        pol_parse_number(pid, 10, 1, UINT32_MAX, &p) && (pid_t)p == getpid()) {
+        if (n != 1) {
+            fprintf(stderr, "ftpsd-inetd: LISTEN_FDS=%s: expected exactly one socket (Accept=yes)\n", fds);
+            exit(EXIT_USAGE);
+        }
+        *rfd = *wfd = 3;
+    } else {
+        *rfd = 0;
+        *wfd = 1;
+    }
+    /* Children (none today) must not believe the fds are theirs. */
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDNAMES");
+}
+
+static bool is_tcp_socket(int fd, struct sockaddr_storage *local, socklen_t *llen,
+                          struct sockaddr_storage *peer, socklen_t *plen)
+{
+    int type = 0;
+    socklen_t tl = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM) {
+        return false;
+    }
+    *llen = sizeof *local;
+    *plen = sizeof *peer;
+    if (getsockname(fd, (struct sockaddr *)local, llen) != 0 ||
+        getpeername(fd, (struct sockaddr *)peer, plen) != 0) {
+        return false;
+    }
+    return local->ss_family == AF_INET || local->ss_family == AF_INET6;
+}
+
+/* Before the session struct is usable: a one-line reply and exit. */
+static _Noreturn void refuse_early(int wfd, int code, const char *why)
+{
+    static const char msg[] = "421 Service not available\r\n";
+    err("%s", why);
+    (void)sys_write_all(wfd, msg, sizeof msg - 1);
+    exit(code);
+}
+
+/* SPEC §4.1: everything that needs root or host paths, then the drop. */
+static void drop_privileges(int wfd)
+{
+    uid_t euid = geteuid();
+    struct passwd *pw = NULL;
+    if (pol.run_as) {
+        pw = getpwnam(pol.run_as);
+        if (!pw) {
+            refuse_early(wfd, EXIT_ENV, "run-as: no such account");
+        }
+    }
+    if (euid == 0 && !pw) {
+        refuse_early(wfd, EXIT_ENV, "started as root without run-as: refusing to serve as root");
+    }
+    if (euid != 0) {
+        if (pol.chroot) {
+            refuse_early(wfd, EXIT_ENV, "chroot needs ftpsd-inetd to be started as root");
+        }
+        if (pw && pw->pw_uid != euid) {
+            refuse_early(wfd, EXIT_ENV, "run-as names another account, but we are not root");
+        }
+        return;
+    }
+    gid_t gid = pw->pw_gid;
+    uid_t uid = pw->pw_uid;
+    if (uid == 0) {
+        refuse_early(wfd, EXIT_ENV, "run-as must not be root");
+    }
+    if (setgroups(1, &gid) != 0) {
+        refuse_early(wfd, EXIT_ENV, "setgroups failed");
+    }
+    if (pol.chroot) {
+        if (chdir(pol.chroot) != 0 || chroot(".") != 0 || chdir("/") != 0) {
+            err("chroot %s: %s", pol.chroot, strerror(errno));
+            refuse_early(wfd, EXIT_ENV, "chroot failed");
+        }
+    }
+    if (setgid(gid) != 0 || setuid(uid) != 0) {
+        refuse_early(wfd, EXIT_ENV, "setgid/setuid failed");
+    }
+    /* Verify the drop is irreversible before any client byte is read. */
+    if (setuid(0) == 0 || seteuid(0) == 0 || getuid() != uid || geteuid() != uid ||
+        getgid() != gid || getegid() != gid) {
+        bug("privileges could be regained after dropping to %s", pol.run_as);
+    }
+}
+
+static int serve(const char *policy_path)
+{
+    int rfd, wfd;
+    find_control_fd(&rfd, &wfd);
+    struct sockaddr_storage local, peer;
+    socklen_t llen, plen;
+    if (!is_tcp_socket(rfd, &local, &llen, &peer, &plen)) {
+        fprintf(stderr, "ftpsd-inetd: fd %d is not a connected TCP socket; start me from inetd, xinetd or "
+                        "systemd (Accept=yes), or use -t to check a policy\n", rfd);
+        return EXIT_USAGE;
+    }
+    /* From here on fd 2 may be the client's socket: syslog only, until the
+     * policy says otherwise. */
+    log_early(0);
+    signal(SIGPIPE, SIG_IGN);
+    char peer_str[80];
+    if (!sys_addr_str((struct sockaddr *)&peer, plen, peer_str, sizeof peer_str, true)) {
+        sys_copy(peer_str, sizeof peer_str, "?");
+    }
+    log_set_peer(peer_str);
+    int64_t start_ms = sys_now_ms();
+
+    static struct early_errors early;
+    int nerr = pol_load(&pol, policy_path, report_keep, &early);
+    log_open(pol.log);
+    if (nerr > 0) {
+        for (int i = 0; i < early.n; i++) {
+            err("%s", early.text[i]);
+        }
+        if (early.dropped) {
+            err("... and %d more errors", early.dropped);
+        }
+        refuse_early(wfd, EXIT_ENV, "policy unusable; run ftpsd-inetd -t to see every error");
+    }
+
+    struct tls_ctx *tls = NULL;
+    if (pol.tls != POL_TLS_OFF) {
+        char why[256];
+        tls = tls_init(&pol, why, sizeof why);
+        if (!tls) {
+            err("TLS set-up failed: %s", why);
+            refuse_early(wfd, EXIT_ENV, "TLS unavailable; run ftpsd-inetd -t");
+        }
+    }
+    int xferlog_fd = -1;
+    if (pol.xferlog) {
+        xferlog_fd = open(pol.xferlog, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+        if (xferlog_fd < 0) {
+            err("xferlog %s: %s", pol.xferlog, strerror(errno));
+            refuse_early(wfd, EXIT_ENV, "cannot open xferlog");
+        }
+    }
+    drop_privileges(wfd);
+
+    struct session *s = &sess;
+    s->pol = &pol;
+    s->tls = tls;
+    s->ctrl_rfd = rfd;
+    s->ctrl_wfd = wfd;
+    s->peer_addr = peer;
+    s->peer_len = plen;
+    s->local_addr = local;
+    s->local_len = llen;
+    sys_copy(s->peer, sizeof s->peer, peer_str);
+    lr_init(&s->lr);
+    s->root_fd = -1;
+    s->xferlog_fd = xferlog_fd;
+    s->tls_rule = pol.tls;
+    s->eff.root = "/";
+    s->eff.tls = pol.tls;
+    sys_copy(s->cwd, sizeof s->cwd, "/");
+    s->login_deadline_ms = start_ms + (int64_t)pol.login_grace * 1000;
+    s->max_iterations = DEFS_PBKDF2_DEFAULT_ITER;
+    for (size_t i = 0; i < pol.nusers; i++) {
+        if (pol.users[i].has_password && pol.users[i].password.iterations > s->max_iterations) {
+            s->max_iterations = pol.users[i].password.iterations;
+        }
+    }
+    data_init(&s->data);
+    sys_tune_socket(rfd);
+    info("connected (%s)", pol.implicit ? "implicit TLS" : "explicit");
+
+    if (pol.implicit) {
+        char why[256];
+        s->ctrl_tls = tls_accept(tls, rfd, wfd, TLS_ROLE_CONTROL, (int)pol.login_grace * 1000, why,
+                                 sizeof why);
+        if (!s->ctrl_tls) {
+            err("implicit TLS handshake failed: %s; session ended", why);
+            return EXIT_TLS;
+        }
+        const char *sni = tls_sni(s->ctrl_tls);
+        sys_copy(s->sni, sizeof s->sni, sni ? sni : "");
+    }
+    reply(s, FTP_GREETING, "%s", pol.banner ? pol.banner : "ftpsd ready");
+    int rc = ftp_session(s);
+    info("session ended: %s", s->end_reason ? s->end_reason : "unknown");
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *policy_path = DEFS_POLICY_PATH;
+    bool check = false, hash = false;
+    uint64_t iterations = DEFS_PBKDF2_DEFAULT_ITER;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-f") == 0 && i + 1 < argc) {
+            policy_path = argv[++i];
+        } else if (strcmp(a, "-t") == 0) {
+            check = true;
+        } else if (strcmp(a, "--hash-password") == 0) {
+            hash = true;
+        } else if (strcmp(a, "-i") == 0 && i + 1 < argc) {
+            if (!pol_parse_number(argv[++i], 10, DEFS_PBKDF2_MIN_ITER, DEFS_PBKDF2_MAX_ITER, &iterations)) {
+                fprintf(stderr, "ftpsd-inetd: -i: iterations must be %u..%u\n", DEFS_PBKDF2_MIN_ITER,
+                        DEFS_PBKDF2_MAX_ITER);
+                return EXIT_USAGE;
+            }
+        } else if (strcmp(a, "--gen-cert") == 0 && i + 2 < argc) {
+            const char *name = i + 3 < argc ? argv[i + 3] : NULL;
+            return cmd_gen_cert(argv[i + 1], argv[i + 2], name);
+        } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+            printf("ftpsd-inetd %s (built with %s)\n", FTPSD_VERSION, tls_version_string());
+            return 0;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "ftpsd-inetd: unknown or incomplete option '%s'\n", a);
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (hash) {
+        return cmd_hash_password((uint32_t)iterations);
+    }
+    if (check) {
+        return cmd_check(policy_path);
+    }
+    return serve(policy_path);
+}

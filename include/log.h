@@ -1,0 +1,43 @@
+/* Diagnostics: syslog (daemon, ident ftpsd, pid), stderr or nothing, and the
+ * three exit tiers of STYLE.md habit 9. A message never goes to fd 2 in inetd
+ * mode unless the policy says `log stderr`. */
+#ifndef FTPSD_LOG_H
+#define FTPSD_LOG_H
+
+#include <stdarg.h>
+
+#include "policy.h"
+
+/* Exit codes (SPEC §5). */
+enum {
+    EXIT_SESSION_OK = 0,
+    EXIT_ENV = 1,
+    EXIT_USAGE = 2,
+    EXIT_TLS = 3,
+    EXIT_BUG = 70,
+};
+
+enum log_level { LOG_ERR_, LOG_WARN_, LOG_INFO_, LOG_DEBUG_ };
+
+/* Chooses the target; before this is called messages go to stderr when
+ * `stderr_ok`, else to syslog. */
+void log_open(enum pol_log target);
+void log_early(int stderr_ok);
+/* Sets the session prefix ("peer user") every later line carries. */
+void log_set_peer(const char *peer);
+void log_set_user(const char *user);
+
+void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_vmsg(enum log_level lvl, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+/* Environment failure: log and exit with `code`. */
+_Noreturn void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Broken invariant: log and exit 70. */
+_Noreturn void bug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#define info(...) log_msg(LOG_INFO_, __VA_ARGS__)
+#define warn(...) log_msg(LOG_WARN_, __VA_ARGS__)
+#define err(...) log_msg(LOG_ERR_, __VA_ARGS__)
+#define debug(...) log_msg(LOG_DEBUG_, __VA_ARGS__)
+
+#endif

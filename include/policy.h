@@ -1,0 +1,170 @@
+/* The policy file (SPEC §2, §5): one strict, table-driven parser and the
+ * typed result every other module reads. Nothing here touches the network;
+ * the parser is pure so it can be unit-tested and fuzzed. */
+#ifndef FTPSD_POLICY_H
+#define FTPSD_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <netinet/in.h>
+
+#include "defs.h"
+
+/* What must be protected: the values of `tls` and `tls=`, with the meanings
+ * of ProFTPD's TLSRequired. Bits say which requirement each value carries. */
+enum pol_tls {
+    POL_TLS_OFF,       /* TLS not offered at all */
+    POL_TLS_OPTIONAL,  /* offered, nothing demanded */
+    POL_TLS_AUTH,      /* USER/PASS only after AUTH */
+    POL_TLS_CTRL,      /* every command but FEAT/AUTH/HOST/QUIT/NOOP */
+    POL_TLS_DATA,      /* PROT P demanded */
+    POL_TLS_ON,        /* ctrl + data */
+    POL_TLS_AUTH_DATA, /* auth + data (the default) */
+};
+#define POL_TLS_UNSET (-1)
+
+enum pol_client_cert { POL_CCERT_OFF, POL_CCERT_OPTIONAL, POL_CCERT_REQUIRED };
+enum pol_log { POL_LOG_SYSLOG, POL_LOG_STDERR, POL_LOG_NONE };
+
+/* Access letters, one bit each (SPEC §5). */
+enum pol_access {
+    POL_ACC_READ = 1u << 0,   /* r */
+    POL_ACC_WRITE = 1u << 1,  /* w */
+    POL_ACC_APPEND = 1u << 2, /* a */
+    POL_ACC_DELETE = 1u << 3, /* d */
+    POL_ACC_MKDIR = 1u << 4,  /* m */
+    POL_ACC_RENAME = 1u << 5, /* n */
+};
+#define POL_ACC_UNSET 0xffffffffu
+#define POL_ACC_DEFAULT POL_ACC_READ
+
+/* A parsed `$pbkdf2-sha256$ITER$SALT$HASH`. */
+struct pol_pbkdf2 {
+    uint32_t iterations;
+    size_t salt_len;
+    unsigned char salt[DEFS_PBKDF2_SALT_MAX];
+    unsigned char hash[DEFS_PBKDF2_HASH_LEN];
+};
+
+struct pol_group {
+    char name[DEFS_NAME_MAX];
+    int line;
+    char *root;        /* NULL = unset */
+    uint32_t access;   /* POL_ACC_UNSET = unset */
+    int tls;           /* POL_TLS_UNSET = unset */
+};
+
+struct pol_user {
+    char name[DEFS_NAME_MAX];
+    int line;
+    bool anonymous;    /* named anonymous or ftp: any password, no secret */
+    bool has_password;
+    struct pol_pbkdf2 password;
+    bool has_cert;
+    unsigned char cert_sha256[32];
+    char *root;        /* NULL = from group, else "/" */
+    uint32_t access;   /* POL_ACC_UNSET = from group, else POL_ACC_DEFAULT */
+    int tls;           /* POL_TLS_UNSET = from group, else global */
+    int group;         /* index in policy.groups, -1 none */
+};
+
+/* A user's rules after group and global defaults are applied. */
+struct pol_effective {
+    const char *root;  /* virtual path inside chroot, starts with '/' */
+    uint32_t access;
+    enum pol_tls tls;
+};
+
+#define POL_MAX_CERTS 2
+
+struct policy {
+    char *path;                    /* as given with -f, for FILE:LINE */
+    char *cert[POL_MAX_CERTS];
+    char *key[POL_MAX_CERTS];
+    int ncert, nkey;
+    char *client_ca;
+    enum pol_client_cert client_cert;
+    enum pol_tls tls;
+    int tls_min;                   /* 12 or 13 */
+    char **ciphers;                /* NULL = default; else names as given */
+    size_t nciphers;
+    bool implicit;
+    bool data_reuse_required;
+    bool renegotiate_client;
+    char *keylog;
+    char *run_as;
+    char *chroot;
+    unsigned pasv_lo, pasv_hi;     /* 0,0 = kernel's ephemeral ports */
+    bool has_pasv_address;
+    struct in_addr pasv_address;
+    bool active_peer;              /* false = active off */
+    bool fxp;
+    unsigned idle;                 /* seconds */
+    unsigned login_grace;          /* seconds */
+    unsigned max_tries;
+    mode_t umask;
+    bool upload_atomic;
+    enum pol_log log;
+    char *xferlog;
+    char *banner;
+    struct pol_group *groups;
+    size_t ngroups;
+    struct pol_user *users;
+    size_t nusers;
+};
+
+/* Receives each error (line 0: about the file as a whole). */
+typedef void pol_report_fn(void *ctx, const char *file, int line, const char *msg);
+
+/* Fills *pol with the defaults of SPEC §2. */
+void pol_defaults(struct policy *pol);
+
+/* Parses a whole policy held in memory; `name` is used in messages.
+ * Reports every error through `report`, returns the number of errors. */
+int pol_parse_buf(struct policy *pol, const char *name, const char *text, size_t len,
+                  pol_report_fn *report, void *ctx);
+
+/* Reads and parses the file at `path`: refuses files writable by group or
+ * other, files over DEFS_POLICY_MAX, non-regular files. Returns the number of
+ * errors (0 = usable). */
+int pol_load(struct policy *pol, const char *path, pol_report_fn *report, void *ctx);
+
+/* Frees everything pol_parse_buf allocated. */
+void pol_free(struct policy *pol);
+
+/* Finds a user by name (anonymous and ftp are aliases); NULL if none. */
+const struct pol_user *pol_find_user(const struct policy *pol, const char *name);
+
+/* Applies group and global defaults to one user. */
+void pol_effective(const struct policy *pol, const struct pol_user *u, struct pol_effective *out);
+
+/* Requirements carried by a `tls` value. */
+bool pol_tls_login_required(enum pol_tls t); /* auth, ctrl, on, auth+data */
+bool pol_tls_ctrl_required(enum pol_tls t);  /* ctrl, on */
+bool pol_tls_data_required(enum pol_tls t);  /* data, on, auth+data */
+/* CCC answer after login: 200 allowed, 533 (TLS off), 534 (policy). */
+int pol_tls_ccc_code(enum pol_tls t);
+
+const char *pol_tls_name(enum pol_tls t);
+/* Access bits as letters, in "rwadmn" order, into buf (>= 7 bytes). */
+void pol_access_letters(uint32_t access, char *buf, size_t bufsz);
+
+/* Writes the `-t` report of SPEC §5: effective settings, then one line per
+ * user. */
+void pol_print(const struct policy *pol, FILE *out);
+
+/* Strict number parser: decimal (base 10) or octal (base 8), no sign, no
+ * blanks, within [min, max]. Returns false on any deviation. */
+bool pol_parse_number(const char *s, unsigned base, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Parses `$pbkdf2-sha256$ITER$SALT$HASH` (base64 padded, unpadded, or
+ * passlib's `.` alphabet). Returns false with a reason on a bad form. */
+bool pol_parse_pbkdf2(const char *s, struct pol_pbkdf2 *out, const char **why);
+
+/* Parses `sha256:HEX` (64 hex digits, either case, optional colons). */
+bool pol_parse_fingerprint(const char *s, unsigned char out[32]);
+
+#endif

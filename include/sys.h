@@ -1,0 +1,49 @@
+/* The trust boundary with libc (STYLE.md habit 1): bounded string helpers and
+ * syscall wrappers that retry EINTR and report every error. */
+#ifndef FTPSD_SYS_H
+#define FTPSD_SYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+
+/* Copies src into dst (size dstsz), always NUL-terminated. False if it did
+ * not fit (dst then holds a truncated copy). */
+bool sys_copy(char *dst, size_t dstsz, const char *src);
+/* snprintf that reports truncation or an encoding error as false. */
+bool sys_fmt(char *dst, size_t dstsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Appends formatted text at *pos (kept < dstsz); false on truncation. */
+bool sys_append(char *dst, size_t dstsz, size_t *pos, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Case-insensitive ASCII compare, locale-free. */
+bool sys_ieq(const char *a, const char *b);
+
+/* read/write that retry EINTR; sys_write_all writes everything or fails. */
+ssize_t sys_read(int fd, void *buf, size_t n);
+bool sys_write_all(int fd, const void *buf, size_t n);
+
+/* Waits until fd is readable (or writable), up to timeout_ms (-1 forever).
+ * Returns 1 ready, 0 timeout, -1 error. */
+int sys_wait_fd(int fd, bool for_write, int timeout_ms);
+
+/* Monotonic milliseconds. */
+int64_t sys_now_ms(void);
+
+/* Sleeps the given milliseconds (EINTR-safe). */
+void sys_sleep_ms(unsigned ms);
+
+/* Fills buf from getrandom(2), retrying short reads. */
+bool sys_random(void *buf, size_t n);
+
+/* Numeric "addr" and "addr:port" ("[v6]:port") of a socket address. */
+bool sys_addr_str(const struct sockaddr *sa, socklen_t len, char *out, size_t outsz, bool with_port);
+/* True if two socket addresses have the same IP (v4-mapped v6 folded). */
+bool sys_same_ip(const struct sockaddr *a, const struct sockaddr *b);
+
+/* Sets TCP_NODELAY (SPEC §5) and SO_OOBINLINE where applicable. */
+void sys_tune_socket(int fd);
+
+#endif

@@ -1,0 +1,75 @@
+/* TLS through mbed TLS, and nothing about FTP (STYLE.md habits 6 and 7): it
+ * never writes an FTP reply; ftp.c decides when to call it and what to say.
+ * Every difference between mbed TLS 2.28 and 3.6 lives in tls.c alone. */
+#ifndef FTPSD_TLS_H
+#define FTPSD_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "policy.h"
+
+struct tls_ctx;  /* process-wide: RNG, certificates, config, session cache */
+struct tls_conn; /* one TLS connection (control or data) */
+
+enum tls_role { TLS_ROLE_CONTROL, TLS_ROLE_DATA };
+
+/* Return values of tls_read/tls_write besides a byte count. */
+#define TLS_IO_ERROR (-1)     /* fatal: alert, bad record, I/O error */
+#define TLS_IO_TRUNCATED (-2) /* peer closed TCP without close_notify */
+#define TLS_IO_TIMEOUT (-3)   /* nothing within the timeout */
+
+/* Seeds the DRBG from getrandom(2), loads certificates, keys, client CA and
+ * opens the keylog file: everything that needs host paths, so call it before
+ * chroot. On failure returns NULL with a message an admin can act on. */
+struct tls_ctx *tls_init(const struct policy *pol, char *err, size_t errsz);
+void tls_free(struct tls_ctx *ctx);
+
+/* For `-t`: checks cipher names, tls-min against the build, and that every
+ * certificate/key/CA loads; reports each problem through `report` (line 0
+ * unless the directive's line is known). Returns the number of problems. */
+int tls_check_policy(const struct policy *pol, pol_report_fn *report, void *rctx);
+
+/* Server-side handshake on (rfd, wfd) within timeout_ms. Control
+ * connections fill the one-entry session cache; data connections may only
+ * resume from it (see tls_resumed). Logs the outcome (version, suite, group,
+ * SNI, ALPN, client certificate) or a diagnosis of the failure, which is also
+ * copied into err. NULL on failure. */
+struct tls_conn *tls_accept(struct tls_ctx *ctx, int rfd, int wfd, enum tls_role role,
+                            int timeout_ms, char *err, size_t errsz);
+
+/* Reads decrypted bytes, waiting at most timeout_ms (-1: forever): >0 bytes,
+ * 0 clean close_notify, or a TLS_IO_* value. */
+ssize_t tls_read(struct tls_conn *c, void *buf, size_t n, int timeout_ms);
+/* Writes all n bytes (whole records, up to 16 KiB each): n or TLS_IO_ERROR. */
+ssize_t tls_write(struct tls_conn *c, const void *buf, size_t n);
+/* Bytes already decrypted or received and waiting in the context: a poll
+ * on the fd would not see them. */
+bool tls_pending(const struct tls_conn *c);
+
+/* Sends close_notify; with wait_peer also waits (up to timeout_ms) for the
+ * peer's close_notify, as CCC and REIN need. Returns true if the exchange
+ * completed cleanly. Frees c either way; the fds stay open. */
+bool tls_close(struct tls_conn *c, bool wait_peer, int timeout_ms);
+/* Frees c without sending anything (the connection is already broken). */
+void tls_discard(struct tls_conn *c);
+
+/* True if this data connection resumed the control connection's session. */
+bool tls_resumed(const struct tls_conn *c);
+/* SHA-256 of the client certificate presented; false if none. */
+bool tls_peer_cert_sha256(const struct tls_conn *c, unsigned char out[32]);
+/* SNI the client sent, or NULL. */
+const char *tls_sni(const struct tls_conn *c);
+/* "TLSv1.3 TLS1-3-CHACHA20-POLY1305-SHA256" for logs and STAT. */
+void tls_describe(const struct tls_conn *c, char *buf, size_t n);
+
+/* "mbed TLS 2.28.3" of the build. */
+const char *tls_version_string(void);
+
+/* --gen-cert: self-signed ECDSA P-256 certificate (SAN = name) and key (mode
+ * 0600); writes "sha256:HEX" into fp. Returns false with a message. */
+bool tls_gen_cert(const char *cert_path, const char *key_path, const char *name, char *fp,
+                  size_t fpsz, char *err, size_t errsz);
+
+#endif

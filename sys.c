@@ -1,0 +1,233 @@
+/* The contact surface with libc strings and system calls (STYLE.md habit 1).
+ * Everything here is bounded and retries EINTR, so callers see one clear
+ * success/failure per operation and never handle partial writes. */
+#include "sys.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+bool sys_copy(char *dst, size_t dstsz, const char *src)
+{
+    if (dstsz == 0) {
+        return false;
+    }
+    size_t n = strnlen(src, dstsz);
+    if (n == dstsz) {
+        memcpy(dst, src, dstsz - 1);
+        dst[dstsz - 1] = '\0';
+        return false;
+    }
+    memcpy(dst, src, n + 1);
+    return true;
+}
+
+bool sys_fmt(char *dst, size_t dstsz, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(dst, dstsz, fmt, ap);
+    va_end(ap);
+    return n >= 0 && (size_t)n < dstsz;
+}
+
+bool sys_append(char *dst, size_t dstsz, size_t *pos, const char *fmt, ...)
+{
+    if (*pos >= dstsz) {
+        return false;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(dst + *pos, dstsz - *pos, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= dstsz - *pos) {
+        *pos = dstsz - 1;
+        return false;
+    }
+    *pos += (size_t)n;
+    return true;
+}
+
+bool sys_ieq(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        unsigned char ca = (unsigned char)*a, cb = (unsigned char)*b;
+        if (ca >= 'a' && ca <= 'z') {
+            ca = (unsigned char)(ca - 32);
+        }
+        if (cb >= 'a' && cb <= 'z') {
+            cb = (unsigned char)(cb - 32);
+        }
+        if (ca != cb) {
+            return false;
+        }
+        if (ca == '\0') {
+            return true;
+        }
+    }
+}
+
+ssize_t sys_read(int fd, void *buf, size_t n)
+{
+    for (;;) {
+        ssize_t r = read(fd, buf, n);
+        if (r >= 0 || errno != EINTR) {
+            return r;
+        }
+    }
+}
+
+bool sys_write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if (sys_wait_fd(fd, true, 30000) <= 0) {
+                    return false;
+                }
+                continue;
+            }
+            return false;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+int sys_wait_fd(int fd, bool for_write, int timeout_ms)
+{
+    struct pollfd pfd = {.fd = fd, .events = for_write ? POLLOUT : POLLIN};
+    int64_t deadline = timeout_ms < 0 ? 0 : sys_now_ms() + timeout_ms;
+    for (;;) {
+        int left = -1;
+        if (timeout_ms >= 0) {
+            int64_t d = deadline - sys_now_ms();
+            left = d < 0 ? 0 : (int)d;
+        }
+        int r = poll(&pfd, 1, left);
+        if (r > 0) {
+            return 1;
+        }
+        if (r == 0) {
+            return 0;
+        }
+        if (errno != EINTR) {
+            return -1;
+        }
+    }
+}
+
+int64_t sys_now_ms(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
+        return 0;
+    }
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void sys_sleep_ms(unsigned ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+bool sys_random(void *buf, size_t n)
+{
+    unsigned char *p = buf;
+    while (n > 0) {
+        ssize_t r = getrandom(p, n, 0);
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return false;
+        }
+        p += r;
+        n -= (size_t)r;
+    }
+    return true;
+}
+
+bool sys_addr_str(const struct sockaddr *sa, socklen_t len, char *out, size_t outsz, bool with_port)
+{
+    char host[INET6_ADDRSTRLEN];
+    unsigned port;
+    if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        if (!inet_ntop(AF_INET, &in->sin_addr, host, sizeof host)) {
+            return false;
+        }
+        port = ntohs(in->sin_port);
+        return with_port ? sys_fmt(out, outsz, "%s:%u", host, port) : sys_copy(out, outsz, host);
+    }
+    if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        if (!inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host)) {
+            return false;
+        }
+        port = ntohs(in6->sin6_port);
+        return with_port ? sys_fmt(out, outsz, "[%s]:%u", host, port) : sys_copy(out, outsz, host);
+    }
+    return sys_copy(out, outsz, "?");
+}
+
+/* Folds an IPv4-mapped IPv6 address to IPv4 so that a v4 client seen
+ * through a dual-stack socket compares equal to itself. */
+static bool ip_bytes(const struct sockaddr *sa, const unsigned char **p, size_t *n)
+{
+    if (sa->sa_family == AF_INET) {
+        *p = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
+        *n = 4;
+        return true;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) {
+            *p = a->s6_addr + 12;
+            *n = 4;
+        } else {
+            *p = a->s6_addr;
+            *n = 16;
+        }
+        return true;
+    }
+    return false;
+}
+
+bool sys_same_ip(const struct sockaddr *a, const struct sockaddr *b)
+{
+    const unsigned char *pa, *pb;
+    size_t na, nb;
+    if (!ip_bytes(a, &pa, &na) || !ip_bytes(b, &pb, &nb)) {
+        return false;
+    }
+    return na == nb && memcmp(pa, pb, na) == 0;
+}
+
+void sys_tune_socket(int fd)
+{
+    int one = 1;
+    /* Failures are harmless here (a non-TCP fd in unit tests): the session
+     * only loses latency, never correctness. */
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* Clients send ABOR as urgent data (ftplib sends the whole line with
+     * MSG_OOB): without OOBINLINE the kernel pulls the last byte, the LF, out
+     * of the stream and the line never ends. */
+    (void)setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, sizeof one);
+}

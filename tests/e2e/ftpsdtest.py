@@ -1,0 +1,304 @@
+"""End-to-end test harness: the real ftpsd-inetd under a real super-server.
+
+A test is a function decorated with @test in a tests/e2e/test_*.py module.
+It builds a Server from a policy text (placeholders {dir} {root} {cert} {key}
+{fp} are filled in), which starts `systemd-socket-activate --inetd` (or the
+native LISTEN_FDS mode) on a free 127.0.0.1 port, and talks to it with real
+clients. Raise Skip("why") to skip (the runner reports it; the run never
+silently passes a skipped test as passed). Every process is started here and
+stopped here, by pid; every wait is bounded.
+"""
+import base64
+import ftplib
+import hashlib
+import os
+import pwd
+import random
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+BIN = os.environ.get("FTPSD_BIN") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", "..", "ftpsd-inetd"))
+TESTS = []
+IS_ROOT = os.geteuid() == 0
+RUN_AS = "nobody"
+
+
+class Skip(Exception):
+    pass
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def hash_password(pw, iterations=1000, salt=None):
+    """A policy password string, computed independently of the server."""
+    salt = salt or os.urandom(16)
+    dk = hashlib.pbkdf2_hmac("sha256", pw.encode(), salt, iterations)
+    b64 = lambda b: base64.b64encode(b).decode()
+    return "$pbkdf2-sha256$%d$%s$%s" % (iterations, b64(salt), b64(dk))
+
+
+_CERT_CACHE = {}
+
+
+def make_cert(directory, name="localhost"):
+    """A throw-away ECDSA certificate made by the binary itself (--gen-cert).
+    Returns (cert, key, fingerprint)."""
+    cert = os.path.join(directory, "server.crt")
+    key = os.path.join(directory, "server.key")
+    r = subprocess.run([BIN, "--gen-cert", cert, key, name], capture_output=True, text=True,
+                       timeout=30)
+    if r.returncode != 0:
+        return None, None, None
+    return cert, key, r.stdout.strip()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """Context manager running the binary under a super-server.
+
+    policy: text; `log stderr` is added unless the text has a `log` line,
+    and `run-as nobody` when the tests run as root.
+    mode: "inetd" (systemd-socket-activate --inetd) or "fd3" (LISTEN_FDS).
+    """
+
+    def __init__(self, policy, mode="inetd", tls=True, host="127.0.0.1", extra_args=(),
+                 files=None, auto_run_as=True):
+        self.policy_text = policy
+        self.mode = mode
+        self.want_tls = tls
+        self.host = host
+        self.extra_args = list(extra_args)
+        self.files = files or {}
+        self.proc = None
+        self.auto_run_as = auto_run_as
+
+    def __enter__(self):
+        self.dir = tempfile.mkdtemp(prefix="ftpsd-e2e-")
+        os.chmod(self.dir, 0o755)
+        self.root = os.path.join(self.dir, "root")
+        os.mkdir(self.root)
+        for rel, data in self.files.items():
+            p = os.path.join(self.root, rel)
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            with open(p, "wb") as f:
+                f.write(data if isinstance(data, bytes) else data.encode())
+        self.cert = self.key = self.fp = None
+        if self.want_tls:
+            self.cert, self.key, self.fp = make_cert(self.dir)
+        text = self.policy_text.format(dir=self.dir, root=self.root, cert=self.cert,
+                                       key=self.key, fp=self.fp)
+        lines = [l.split("#")[0].split() for l in text.splitlines()]
+        keys = {l[0] for l in lines if l}
+        head = []
+        if "log" not in keys:
+            head.append("log stderr")
+        if IS_ROOT and self.auto_run_as and "run-as" not in keys:
+            head.append("run-as " + RUN_AS)
+        if "chroot" not in keys:
+            if IS_ROOT and self.auto_run_as:
+                head.append("chroot " + self.root)
+            else:
+                # Without chroot, user roots are host paths.
+                text = text.replace(" root=/", " root=%s/" % self.root)
+        self.policy = os.path.join(self.dir, "policy")
+        with open(self.policy, "w") as f:
+            f.write("\n".join(head + [text]) + "\n")
+        os.chmod(self.policy, 0o600)
+        if IS_ROOT:
+            pw = pwd.getpwnam(RUN_AS)
+            for base, dirs, files in os.walk(self.root):
+                os.chown(base, pw.pw_uid, pw.pw_gid)
+                for n in files:
+                    os.chown(os.path.join(base, n), pw.pw_uid, pw.pw_gid)
+        self.errlog = os.path.join(self.dir, "stderr.log")
+        self._start()
+        return self
+
+    def _start(self):
+        for attempt in range(5):
+            self.port = free_port()
+            addr = "%s:%d" % (self.host if ":" not in self.host else "[%s]" % self.host, self.port)
+            cmd = ["systemd-socket-activate", "--accept", "-l", addr]
+            if self.mode == "inetd":
+                cmd.append("--inetd")
+            cmd += [BIN, "-f", self.policy] + self.extra_args
+            self.errf = open(self.errlog, "ab")
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=self.errf, start_new_session=True)
+            deadline = time.time() + 5
+            while time.time() < deadline:
+                if self.proc.poll() is not None:
+                    break
+                with open(self.errlog, "rb") as f:
+                    if b"Listening on" in f.read():
+                        return
+                time.sleep(0.02)
+            self._stop_proc()
+        raise RuntimeError("systemd-socket-activate did not start: " + self.log())
+
+    def _stop_proc(self):
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        if getattr(self, "errf", None):
+            self.errf.close()
+
+    def __exit__(self, *exc):
+        self._stop_proc()
+        log = self.log()
+        # Under `make check-asan` a sanitizer report fails the test that
+        # provoked it, even if every reply looked right.
+        if exc[0] is None and ("Sanitizer" in log or "runtime error:" in log):
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise AssertionError("sanitizer report in the server log:\n" + log[-4000:])
+        # Sessions are children of the super-server's process group; kill any
+        # that outlived it (we started them, by their group id).
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+    def log(self):
+        try:
+            with open(self.errlog, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def wait_log(self, needle, timeout=5.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if needle in self.log():
+                return True
+            time.sleep(0.05)
+        return False
+
+    # ---- clients ----
+    def ftp(self, timeout=10):
+        f = ftplib.FTP()
+        f.connect(self.host, self.port, timeout=timeout)
+        return f
+
+    def ftps(self, reuse=True, timeout=10, context=None):
+        ctx = context or insecure_context()
+        cls = ReusingFTP_TLS if reuse else ftplib.FTP_TLS
+        f = cls(context=ctx)
+        f.connect(self.host, self.port, timeout=timeout)
+        return f
+
+    def raw(self, timeout=10):
+        return RawClient(self.host, self.port, timeout)
+
+
+def insecure_context():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class ReusingFTP_TLS(ftplib.FTP_TLS):
+    """FTP_TLS whose data connections resume the control session, as
+    ftpsd requires by default (stock ftplib does not)."""
+
+    def ntransfercmd(self, cmd, rest=None):
+        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
+        if self._prot_p:
+            conn = self.context.wrap_socket(conn, server_hostname=self.host,
+                                            session=self.sock.session)
+        return conn, size
+
+
+class RawClient:
+    """A plain socket speaking FTP lines, for inputs no client library sends."""
+
+    def __init__(self, host, port, timeout=10):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def line(self):
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed; got %r" % self.buf)
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.rstrip(b"\r").decode(errors="replace")
+
+    def reply(self):
+        """A whole (possibly multi-line) reply: (code, [lines])."""
+        first = self.line()
+        lines = [first]
+        if len(first) >= 4 and first[3] == "-":
+            code = first[:3]
+            while True:
+                l = self.line()
+                lines.append(l)
+                if l.startswith(code + " "):
+                    break
+        return int(first[:3]), lines
+
+    def cmd(self, text):
+        self.send(text + "\r\n")
+        return self.reply()
+
+    def closed(self, timeout=5):
+        """True if the server closes the connection within timeout."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                d = self.sock.recv(65536)
+                if not d:
+                    return True
+                self.buf += d
+        except socket.timeout:
+            return False
+        except ConnectionResetError:
+            return True
+
+    def close(self):
+        self.sock.close()
+
+
+def check(cond, msg=""):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def expect_code(code, fn, *args):
+    """Runs an ftplib call that must fail with `code`; returns the text."""
+    try:
+        r = fn(*args)
+    except ftplib.all_errors as e:
+        text = str(e)
+        check(text.startswith(str(code)), "expected %d, got %r" % (code, text))
+        return text
+    raise AssertionError("expected %d, got success %r" % (code, r))
+
+
+def which(name):
+    return shutil.which(name)
