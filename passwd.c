@@ -149,7 +149,8 @@ bool pw_verify(const struct pol_pbkdf2 *stored, const char *password, size_t len
     volatile unsigned char diff = 0;
     bool ok;
 
-    if (stored == NULL || (password == NULL && len != 0) || stored->salt_len > sizeof(stored->salt)) {
+    if (stored == NULL || (password == NULL && len != 0) ||
+        stored->salt_len > sizeof(stored->salt)) {
         return false;
     }
     ok = pw_pbkdf2_sha256((const unsigned char *)password, len, stored->salt, stored->salt_len,
@@ -176,15 +177,14 @@ void pw_waste(uint32_t iterations, const char *password, size_t len)
     if (password == NULL) {
         len = 0;
     }
-    (void)pw_pbkdf2_sha256((const unsigned char *)password, len, salt, sizeof(salt), iterations, out,
-                           sizeof(out));
+    (void)pw_pbkdf2_sha256((const unsigned char *)password, len, salt, sizeof(salt), iterations,
+                           out, sizeof(out));
     mbedtls_platform_zeroize(out, sizeof(out));
 }
 
 /* Emits the standard base64 alphabet with `=` padding (RFC 4648 §4);
  * pol_parse_pbkdf2 also reads the unpadded and passlib forms. */
-bool pw_hash_string(const char *password, size_t len, uint32_t iterations, char *out,
-                    size_t outsz)
+bool pw_hash_string(const char *password, size_t len, uint32_t iterations, char *out, size_t outsz)
 {
     unsigned char salt[PW_SALT_LEN], hash[DEFS_PBKDF2_HASH_LEN];
     unsigned char salt64[((PW_SALT_LEN + 2) / 3) * 4 + 1];
@@ -201,8 +201,8 @@ bool pw_hash_string(const char *password, size_t len, uint32_t iterations, char 
         return false;
     }
     ok = sys_random(salt, sizeof(salt)) &&
-         pw_pbkdf2_sha256((const unsigned char *)password, len, salt, sizeof(salt), iterations, hash,
-                          sizeof(hash)) &&
+         pw_pbkdf2_sha256((const unsigned char *)password, len, salt, sizeof(salt), iterations,
+                          hash, sizeof(hash)) &&
          mbedtls_base64_encode(salt64, sizeof(salt64), &n, salt, sizeof(salt)) == 0 &&
          mbedtls_base64_encode(hash64, sizeof(hash64), &n, hash, sizeof(hash)) == 0 &&
          sys_fmt(out, outsz, "$pbkdf2-sha256$%u$%s$%s", (unsigned)iterations, (const char *)salt64,

@@ -60,14 +60,10 @@ struct choice {
 
 /* The first entry of each list is the default (SPEC §2 lists it first). */
 static const struct choice tls_choices[] = {
-    {"auth+data", POL_TLS_AUTH_DATA},
-    {"off", POL_TLS_OFF},
-    {"optional", POL_TLS_OPTIONAL},
-    {"ctrl", POL_TLS_CTRL},
-    {"data", POL_TLS_DATA},
-    {"on", POL_TLS_ON},
-    {"auth", POL_TLS_AUTH},
-    {NULL, 0},
+    {"auth+data", POL_TLS_AUTH_DATA}, {"off", POL_TLS_OFF},
+    {"optional", POL_TLS_OPTIONAL},   {"ctrl", POL_TLS_CTRL},
+    {"data", POL_TLS_DATA},           {"on", POL_TLS_ON},
+    {"auth", POL_TLS_AUTH},           {NULL, 0},
 };
 static const struct choice onoff_choices[] = {{"off", 0}, {"on", 1}, {NULL, 0}};
 static const struct choice ccert_choices[] = {
@@ -111,16 +107,16 @@ static const char *choice_name(const struct choice *c, int value)
 /* ------------------------------------------------------------ parser state */
 
 enum kind {
-    K_PATH,     /* host path, any form */
-    K_ABSPATH,  /* host path starting with '/' */
-    K_ACCOUNT,  /* account name */
-    K_CHOICE,   /* one of d->choices */
-    K_NUMBER,   /* decimal in [lo, hi] */
-    K_OCTAL,    /* octal in [lo, hi] */
-    K_PORTS,    /* LOW-HIGH or kernel */
-    K_IPV4,     /* dotted quad */
-    K_TEXT,     /* free text (quoted when it has blanks) */
-    K_CIPHERS,  /* default, or a list of names */
+    K_PATH,    /* host path, any form */
+    K_ABSPATH, /* host path starting with '/' */
+    K_ACCOUNT, /* account name */
+    K_CHOICE,  /* one of d->choices */
+    K_NUMBER,  /* decimal in [lo, hi] */
+    K_OCTAL,   /* octal in [lo, hi] */
+    K_PORTS,   /* LOW-HIGH or kernel */
+    K_IPV4,    /* dotted quad */
+    K_TEXT,    /* free text (quoted when it has blanks) */
+    K_CIPHERS, /* default, or a list of names */
 };
 
 /* A value after its kind's checks, waiting for the directive's store. */
@@ -159,7 +155,8 @@ struct parser {
     size_t users_cap, groups_cap;
 };
 
-static void perr(struct parser *p, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void perr(struct parser *p, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void perr(struct parser *p, int line, const char *fmt, ...)
 {
@@ -226,9 +223,18 @@ static void st_client_cert(struct policy *pol, struct value *v)
 {
     pol->client_cert = (enum pol_client_cert)v->choice;
 }
-static void st_tls(struct policy *pol, struct value *v) { pol->tls = (enum pol_tls)v->choice; }
-static void st_tls_min(struct policy *pol, struct value *v) { pol->tls_min = v->choice; }
-static void st_implicit(struct policy *pol, struct value *v) { pol->implicit = v->choice != 0; }
+static void st_tls(struct policy *pol, struct value *v)
+{
+    pol->tls = (enum pol_tls)v->choice;
+}
+static void st_tls_min(struct policy *pol, struct value *v)
+{
+    pol->tls_min = v->choice;
+}
+static void st_implicit(struct policy *pol, struct value *v)
+{
+    pol->implicit = v->choice != 0;
+}
 static void st_data_reuse(struct policy *pol, struct value *v)
 {
     pol->data_reuse_required = v->choice != 0;
@@ -237,17 +243,38 @@ static void st_renegotiate(struct policy *pol, struct value *v)
 {
     pol->renegotiate_client = v->choice != 0;
 }
-static void st_active(struct policy *pol, struct value *v) { pol->active_peer = v->choice != 0; }
-static void st_fxp(struct policy *pol, struct value *v) { pol->fxp = v->choice != 0; }
-static void st_upload(struct policy *pol, struct value *v) { pol->upload_atomic = v->choice != 0; }
-static void st_log(struct policy *pol, struct value *v) { pol->log = (enum pol_log)v->choice; }
-static void st_idle(struct policy *pol, struct value *v) { pol->idle = (unsigned)v->num; }
+static void st_active(struct policy *pol, struct value *v)
+{
+    pol->active_peer = v->choice != 0;
+}
+static void st_fxp(struct policy *pol, struct value *v)
+{
+    pol->fxp = v->choice != 0;
+}
+static void st_upload(struct policy *pol, struct value *v)
+{
+    pol->upload_atomic = v->choice != 0;
+}
+static void st_log(struct policy *pol, struct value *v)
+{
+    pol->log = (enum pol_log)v->choice;
+}
+static void st_idle(struct policy *pol, struct value *v)
+{
+    pol->idle = (unsigned)v->num;
+}
 static void st_login_grace(struct policy *pol, struct value *v)
 {
     pol->login_grace = (unsigned)v->num;
 }
-static void st_max_tries(struct policy *pol, struct value *v) { pol->max_tries = (unsigned)v->num; }
-static void st_umask(struct policy *pol, struct value *v) { pol->umask = (mode_t)v->num; }
+static void st_max_tries(struct policy *pol, struct value *v)
+{
+    pol->max_tries = (unsigned)v->num;
+}
+static void st_umask(struct policy *pol, struct value *v)
+{
+    pol->umask = (mode_t)v->num;
+}
 
 static void st_pasv_ports(struct policy *pol, struct value *v)
 {
@@ -373,8 +400,8 @@ static bool check_path(struct parser *p, const char *kw, const char *s, bool abs
         return false;
     }
     if (absolute && s[0] != '/') {
-        perr(p, p->line, "'%s' needs an absolute path (starting with '/'), not '%." VAL_SHOW "s'", kw,
-             s);
+        perr(p, p->line, "'%s' needs an absolute path (starting with '/'), not '%." VAL_SHOW "s'",
+             kw, s);
         return false;
     }
     return true;
@@ -471,15 +498,17 @@ static bool parse_value(struct parser *p, const struct directive *d, char **vals
         return true;
     case K_NUMBER:
         if (!pol_parse_number(s, 10, d->lo, d->hi, &v->num)) {
-            perr(p, p->line, "bad value '%." VAL_SHOW "s' for '%s' (a number from %" PRIu64 " to %" PRIu64 ")",
+            perr(p, p->line,
+                 "bad value '%." VAL_SHOW "s' for '%s' (a number from %" PRIu64 " to %" PRIu64 ")",
                  s, d->kw, d->lo, d->hi);
             return false;
         }
         return true;
     case K_OCTAL:
         if (!pol_parse_number(s, 8, d->lo, d->hi, &v->num)) {
-            perr(p, p->line, "bad value '%." VAL_SHOW "s' for '%s' (octal, %03" PRIo64 " to %03" PRIo64 ")",
-                 s, d->kw, d->lo, d->hi);
+            perr(p, p->line,
+                 "bad value '%." VAL_SHOW "s' for '%s' (octal, %03" PRIo64 " to %03" PRIo64 ")", s,
+                 d->kw, d->lo, d->hi);
             return false;
         }
         return true;
@@ -492,9 +521,10 @@ static bool parse_value(struct parser *p, const struct directive *d, char **vals
         }
         return true;
     case K_IPV4:
-        if (strlen(s) > 15 || inet_pton(AF_INET, s, &v->addr) != 1 || v->addr.s_addr == INADDR_ANY) {
-            perr(p, p->line, "bad value '%." VAL_SHOW "s' for '%s' (an IPv4 address like 192.0.2.1)",
-                 s, d->kw);
+        if (strlen(s) > 15 || inet_pton(AF_INET, s, &v->addr) != 1 ||
+            v->addr.s_addr == INADDR_ANY) {
+            perr(p, p->line,
+                 "bad value '%." VAL_SHOW "s' for '%s' (an IPv4 address like 192.0.2.1)", s, d->kw);
             return false;
         }
         return true;
@@ -565,10 +595,11 @@ static void parse_directive(struct parser *p, char **tok, size_t ntok)
     idx = (size_t)(d - directives);
     if (p->seen_count[idx] >= d->max_count) {
         if (d->max_count > 1) {
-            perr(p, p->line, "'%s' given more than %u times (first on line %d)", d->kw, d->max_count,
-                 p->seen_line[idx]);
+            perr(p, p->line, "'%s' given more than %u times (first on line %d)", d->kw,
+                 d->max_count, p->seen_line[idx]);
         } else {
-            perr(p, p->line, "duplicate directive '%s' (first on line %d)", d->kw, p->seen_line[idx]);
+            perr(p, p->line, "duplicate directive '%s' (first on line %d)", d->kw,
+                 p->seen_line[idx]);
         }
         return;
     }
@@ -616,7 +647,8 @@ static bool key_password(struct parser *p, struct acct *a, const char *val)
     const char *why = NULL;
 
     if (a->user->anonymous) {
-        perr(p, p->line, "user '%s' is the anonymous user, who takes any password: remove password=",
+        perr(p, p->line,
+             "user '%s' is the anonymous user, who takes any password: remove password=",
              a->user->name);
         return false;
     }
@@ -649,7 +681,8 @@ static bool key_root(struct parser *p, struct acct *a, const char *val)
     /* SECURITY: the root is joined to the chroot by path.c; an absolute path
      * without `..` cannot name anything outside it however it is joined. */
     if (val[0] != '/' || has_dotdot_component(val) || strlen(val) >= DEFS_PATH_MAX) {
-        perr(p, p->line, "bad root= '%." VAL_SHOW "s' (an absolute path inside chroot, no '..')", val);
+        perr(p, p->line, "bad root= '%." VAL_SHOW "s' (an absolute path inside chroot, no '..')",
+             val);
         return false;
     }
     *a->root = dup_str(val);
@@ -674,7 +707,8 @@ static bool key_access(struct parser *p, struct acct *a, const char *val)
             }
         }
         if (bit == 0 || (acc & bit) != 0) {
-            perr(p, p->line, "bad access= '%." VAL_SHOW "s' (each of the letters r w a d m n at most once)",
+            perr(p, p->line,
+                 "bad access= '%." VAL_SHOW "s' (each of the letters r w a d m n at most once)",
                  val);
             return false;
         }
@@ -711,8 +745,8 @@ static bool key_group(struct parser *p, struct acct *a, const char *val)
     int g = find_group(p->pol, val);
 
     if (g < 0) {
-        perr(p, p->line, "group '%." VAL_SHOW "s' is not defined (define it on a line before its users)",
-             val);
+        perr(p, p->line,
+             "group '%." VAL_SHOW "s' is not defined (define it on a line before its users)", val);
         return false;
     }
     a->user->group = g;
@@ -720,12 +754,9 @@ static bool key_group(struct parser *p, struct acct *a, const char *val)
 }
 
 static const struct acct_key acct_keys[] = {
-    {"password", ON_USER, key_password},
-    {"cert", ON_USER, key_cert},
-    {"root", ON_USER | ON_GROUP, key_root},
-    {"access", ON_USER | ON_GROUP, key_access},
-    {"tls", ON_USER | ON_GROUP, key_tls},
-    {"group", ON_USER, key_group},
+    {"password", ON_USER, key_password},    {"cert", ON_USER, key_cert},
+    {"root", ON_USER | ON_GROUP, key_root}, {"access", ON_USER | ON_GROUP, key_access},
+    {"tls", ON_USER | ON_GROUP, key_tls},   {"group", ON_USER, key_group},
 };
 
 /* Grows *arr to hold n + 1 elements, capacity doubling up to max. */
@@ -774,7 +805,8 @@ static bool add_group(struct parser *p, const char *name, struct acct *a)
     }
     pol->groups = arr;
     g = &pol->groups[pol->ngroups++];
-    *g = (struct pol_group){.line = p->line, .root = NULL, .access = POL_ACC_UNSET, .tls = POL_TLS_UNSET};
+    *g = (struct pol_group){
+        .line = p->line, .root = NULL, .access = POL_ACC_UNSET, .tls = POL_TLS_UNSET};
     sys_copy(g->name, sizeof(g->name), name);
     *a = (struct acct){.user = NULL, .root = &g->root, .access = &g->access, .tls = &g->tls};
     return true;
@@ -851,7 +883,8 @@ static void parse_acct_line(struct parser *p, char **tok, size_t ntok, bool is_g
         size_t ki;
 
         if (eq == NULL) {
-            perr(p, p->line, "expected key=value on a %s line, got '%." VAL_SHOW "s'", what, tok[i]);
+            perr(p, p->line, "expected key=value on a %s line, got '%." VAL_SHOW "s'", what,
+                 tok[i]);
             continue;
         }
         *eq = '\0';
@@ -880,7 +913,10 @@ static void parse_acct_line(struct parser *p, char **tok, size_t ntok, bool is_g
 
 /* ------------------------------------------------------------------ lines */
 
-static bool is_blank(char c) { return c == ' ' || c == '\t'; }
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
 
 /* Splits one line (no newline) into tokens in scratch, which has room for
  * 2 * len + 2 bytes (every token costs at most its input plus a NUL). */
@@ -994,11 +1030,12 @@ static void check_user(struct parser *p, const struct pol_user *u)
 
     pol_effective(pol, u, &eff);
     if (!u->anonymous && !u->has_password && !u->has_cert) {
-        perr(p, u->line, "user '%s' has neither password= nor cert= and could never log in", u->name);
+        perr(p, u->line, "user '%s' has neither password= nor cert= and could never log in",
+             u->name);
     }
     if (u->has_cert && pol->client_cert == POL_CCERT_OFF) {
-        perr(p, u->line,
-             "user '%s': cert= needs 'client-cert optional' or 'client-cert required'", u->name);
+        perr(p, u->line, "user '%s': cert= needs 'client-cert optional' or 'client-cert required'",
+             u->name);
     }
     /* SECURITY: a password may only travel in the clear where the global
      * rule lets it; a user (or its group) cannot lower the bar. */
@@ -1029,7 +1066,8 @@ static void finish(struct parser *p)
             perr(p, 0, "missing required directive 'key' (needed unless 'tls off')");
         }
     }
-    if (pol->ncert != pol->nkey && (pol->tls == POL_TLS_OFF || (pol->ncert != 0 && pol->nkey != 0))) {
+    if (pol->ncert != pol->nkey &&
+        (pol->tls == POL_TLS_OFF || (pol->ncert != 0 && pol->nkey != 0))) {
         perr(p, 0, "'cert' given %d times but 'key' %d times (one key per certificate)", pol->ncert,
              pol->nkey);
     }
@@ -1156,8 +1194,9 @@ int pol_load(struct policy *pol, const char *path, pol_report_fn *report, void *
     /* SECURITY: whoever can write the policy can grant themselves any
      * access; only root (or the account running us) may own and write it. */
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-        perr(&p, 0, "writable by group or other (mode %04o): anyone could change the policy; "
-                    "run chmod go-w on it",
+        perr(&p, 0,
+             "writable by group or other (mode %04o): anyone could change the policy; "
+             "run chmod go-w on it",
              (unsigned)(st.st_mode & 07777));
         close(fd);
         return p.errors;
@@ -1289,7 +1328,10 @@ bool pol_tls_login_required(enum pol_tls t)
     return t == POL_TLS_AUTH || t == POL_TLS_CTRL || t == POL_TLS_ON || t == POL_TLS_AUTH_DATA;
 }
 
-bool pol_tls_ctrl_required(enum pol_tls t) { return t == POL_TLS_CTRL || t == POL_TLS_ON; }
+bool pol_tls_ctrl_required(enum pol_tls t)
+{
+    return t == POL_TLS_CTRL || t == POL_TLS_ON;
+}
 
 bool pol_tls_data_required(enum pol_tls t)
 {
@@ -1307,7 +1349,10 @@ int pol_tls_ccc_code(enum pol_tls t)
     return 200;
 }
 
-const char *pol_tls_name(enum pol_tls t) { return choice_name(tls_choices, (int)t); }
+const char *pol_tls_name(enum pol_tls t)
+{
+    return choice_name(tls_choices, (int)t);
+}
 
 void pol_access_letters(uint32_t access, char *buf, size_t bufsz)
 {
@@ -1404,7 +1449,8 @@ void pol_print(const struct policy *pol, FILE *out)
     } else {
         fprintf(out, "pasv-ports %u-%u\n", pol->pasv_lo, pol->pasv_hi);
     }
-    if (pol->has_pasv_address && inet_ntop(AF_INET, &pol->pasv_address, addr, sizeof(addr)) != NULL) {
+    if (pol->has_pasv_address &&
+        inet_ntop(AF_INET, &pol->pasv_address, addr, sizeof(addr)) != NULL) {
         fprintf(out, "pasv-address %s\n", addr);
     } else {
         fputs("pasv-address none\n", out);

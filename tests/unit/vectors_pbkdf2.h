@@ -35,10 +35,10 @@ static const struct pbkdf2_vector pbkdf2_vectors[] = {
      "saltSALTsaltSALTsaltSALTsaltSALTsalt", 4096, 40,
      "348c89dbcbd32b2f32d814b8116e84cf2b17347ebc1800181c4e2a1fb8dd53e1c635518c7dac47e9"},
     /* 64 bytes is one HMAC block: used as is; 65 is hashed first (RFC 2104). */
-    {"64-byte password", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 0, "salt",
-     1000, 32, "94efbf499329c0aaa1d5374b3d29083d0f6e423b6ee14c8f29f79342949a3d2f"},
-    {"65-byte password", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 0, "salt",
-     1000, 32, "7a376e3c42d7a023046642e9868ba805fe08a73c53e2c489a4a06279d921a43e"},
+    {"64-byte password", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 0,
+     "salt", 1000, 32, "94efbf499329c0aaa1d5374b3d29083d0f6e423b6ee14c8f29f79342949a3d2f"},
+    {"65-byte password", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 0,
+     "salt", 1000, 32, "7a376e3c42d7a023046642e9868ba805fe08a73c53e2c489a4a06279d921a43e"},
     {"empty password", "", 0, "salt", 1000, 32,
      "94fb56af3ea22e5d3ed1b054085b136ca301b75d8b406c802c489479f27387c6"},
 };

@@ -1,0 +1,1254 @@
+/* Unit tests for policy.c: the grammar of SPEC §2 (each directive with its
+ * typed value, each error kind with its line number), defaults, quoting,
+ * users and groups, pol_load's file checks, and the `-t` report of SPEC §5.
+ * Table-driven (STYLE.md habit 15): each table row is one loop iteration. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "policy.h"
+
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* ------------------------------------------------------------- harness */
+
+#define ERR_MAX 16
+
+struct errs {
+    int n;
+    int line[ERR_MAX];
+    char msg[ERR_MAX][512];
+    char file[256];
+};
+
+static void collect(void *ctx, const char *file, int line, const char *msg)
+{
+    struct errs *e = ctx;
+
+    if (e->n < ERR_MAX) {
+        e->line[e->n] = line;
+        snprintf(e->msg[e->n], sizeof(e->msg[0]), "%s", msg);
+    }
+    snprintf(e->file, sizeof(e->file), "%s", file);
+    e->n++;
+}
+
+static int parse_len(struct policy *pol, const char *text, size_t len, struct errs *e)
+{
+    memset(e, 0, sizeof(*e));
+    return pol_parse_buf(pol, "test.policy", text, len, collect, e);
+}
+
+static int parse(struct policy *pol, const char *text, struct errs *e)
+{
+    return parse_len(pol, text, strlen(text), e);
+}
+
+static void dump(const struct errs *e)
+{
+    for (int i = 0; i < e->n && i < ERR_MAX; i++) {
+        fprintf(stderr, "  %s:%d: %s\n", e->file, e->line[i], e->msg[i]);
+    }
+}
+
+/* The `-t` report as one string, with a leading newline so every line,
+ * the first included, can be searched as "\nLINE\n". */
+static char *print_policy(const struct policy *pol)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    ck_assert_ptr_nonnull(f);
+    fputc('\n', f);
+    pol_print(pol, f);
+    fclose(f);
+    return buf;
+}
+
+static bool has_line(const char *out, const char *line)
+{
+    char want[1024];
+
+    snprintf(want, sizeof(want), "\n%s\n", line);
+    return strstr(out, want) != NULL;
+}
+
+#define BASE "cert /etc/c.pem\nkey /etc/k.pem\n"
+/* A valid hash of "secret" (salt bytes 0..15, 1000 iterations). */
+#define H                                                                                          \
+    "$pbkdf2-sha256$1000$AAECAwQFBgcICQoLDA0ODw==$Tvsru20utY6o3q7VRBeuL9h/1QqKhWhwk2PaYNRWBgY="
+#define FP "sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+/* ---------------------------------------------- every directive accepted */
+
+enum ftype { F_STR, F_BOOL, F_UINT, F_INT, F_MODE, F_TLS, F_CCERT, F_LOG, F_SIZE };
+
+struct accept_case {
+    const char *text; /* appended to BASE */
+    size_t off;
+    enum ftype type;
+    long long num;
+    const char *str;
+    const char *print; /* a line pol_print must write, or NULL */
+};
+
+#define OFF(f) offsetof(struct policy, f)
+
+static const struct accept_case accept_cases[] = {
+    {"client-ca /etc/ca.pem\n", OFF(client_ca), F_STR, 0, "/etc/ca.pem", "client-ca /etc/ca.pem"},
+    {"client-cert off\n", OFF(client_cert), F_CCERT, POL_CCERT_OFF, NULL, "client-cert off"},
+    {"client-cert optional\n", OFF(client_cert), F_CCERT, POL_CCERT_OPTIONAL, NULL,
+     "client-cert optional"},
+    {"client-cert required\n", OFF(client_cert), F_CCERT, POL_CCERT_REQUIRED, NULL,
+     "client-cert required"},
+    {"tls auth+data\n", OFF(tls), F_TLS, POL_TLS_AUTH_DATA, NULL, "tls auth+data"},
+    {"tls off\n", OFF(tls), F_TLS, POL_TLS_OFF, NULL, "tls off"},
+    {"tls optional\n", OFF(tls), F_TLS, POL_TLS_OPTIONAL, NULL, "tls optional"},
+    {"tls ctrl\n", OFF(tls), F_TLS, POL_TLS_CTRL, NULL, "tls ctrl"},
+    {"tls data\n", OFF(tls), F_TLS, POL_TLS_DATA, NULL, "tls data"},
+    {"tls on\n", OFF(tls), F_TLS, POL_TLS_ON, NULL, "tls on"},
+    {"tls auth\n", OFF(tls), F_TLS, POL_TLS_AUTH, NULL, "tls auth"},
+    {"tls-min 1.2\n", OFF(tls_min), F_INT, 12, NULL, "tls-min 1.2"},
+    {"tls-min 1.3\n", OFF(tls_min), F_INT, 13, NULL, "tls-min 1.3"},
+    {"ciphers default\n", OFF(nciphers), F_SIZE, 0, NULL, "ciphers default"},
+    {"ciphers TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256 "
+     "TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256\n",
+     OFF(nciphers), F_SIZE, 2, NULL,
+     "ciphers TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256 TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256"},
+    {"implicit on\n", OFF(implicit), F_BOOL, 1, NULL, "implicit on"},
+    {"implicit off\n", OFF(implicit), F_BOOL, 0, NULL, "implicit off"},
+    {"data-reuse optional\n", OFF(data_reuse_required), F_BOOL, 0, NULL, "data-reuse optional"},
+    {"data-reuse required\n", OFF(data_reuse_required), F_BOOL, 1, NULL, "data-reuse required"},
+    {"renegotiate client\n", OFF(renegotiate_client), F_BOOL, 1, NULL, "renegotiate client"},
+    {"renegotiate off\n", OFF(renegotiate_client), F_BOOL, 0, NULL, "renegotiate off"},
+    {"keylog /tmp/keys.log\n", OFF(keylog), F_STR, 0, "/tmp/keys.log", "keylog /tmp/keys.log"},
+    {"run-as ftp\n", OFF(run_as), F_STR, 0, "ftp", "run-as ftp"},
+    {"run-as www-data\n", OFF(run_as), F_STR, 0, "www-data", "run-as www-data"},
+    {"chroot /srv/ftp\n", OFF(chroot), F_STR, 0, "/srv/ftp", "chroot /srv/ftp"},
+    {"pasv-ports 50000-50100\n", OFF(pasv_lo), F_UINT, 50000, NULL, "pasv-ports 50000-50100"},
+    {"pasv-ports 50000-50100\n", OFF(pasv_hi), F_UINT, 50100, NULL, NULL},
+    {"pasv-ports 1024-65535\n", OFF(pasv_hi), F_UINT, 65535, NULL, "pasv-ports 1024-65535"},
+    {"pasv-ports 2000-2000\n", OFF(pasv_lo), F_UINT, 2000, NULL, "pasv-ports 2000-2000"},
+    {"pasv-ports kernel\n", OFF(pasv_lo), F_UINT, 0, NULL, "pasv-ports kernel"},
+    {"pasv-address 192.0.2.7\n", OFF(has_pasv_address), F_BOOL, 1, NULL, "pasv-address 192.0.2.7"},
+    {"active peer\n", OFF(active_peer), F_BOOL, 1, NULL, "active peer"},
+    {"active off\n", OFF(active_peer), F_BOOL, 0, NULL, "active off"},
+    {"fxp on\n", OFF(fxp), F_BOOL, 1, NULL, "fxp on"},
+    {"fxp off\n", OFF(fxp), F_BOOL, 0, NULL, "fxp off"},
+    {"idle 1\n", OFF(idle), F_UINT, 1, NULL, "idle 1"},
+    {"idle 86400\n", OFF(idle), F_UINT, 86400, NULL, "idle 86400"},
+    {"login-grace 60\n", OFF(login_grace), F_UINT, 60, NULL, "login-grace 60"},
+    {"login-grace 86400\n", OFF(login_grace), F_UINT, 86400, NULL, "login-grace 86400"},
+    {"max-tries 1\n", OFF(max_tries), F_UINT, 1, NULL, "max-tries 1"},
+    {"max-tries 100\n", OFF(max_tries), F_UINT, 100, NULL, "max-tries 100"},
+    {"umask 027\n", OFF(umask), F_MODE, 027, NULL, "umask 027"},
+    {"umask 0\n", OFF(umask), F_MODE, 0, NULL, "umask 000"},
+    {"umask 0777\n", OFF(umask), F_MODE, 0777, NULL, "umask 777"},
+    {"umask 77\n", OFF(umask), F_MODE, 077, NULL, "umask 077"},
+    {"upload direct\n", OFF(upload_atomic), F_BOOL, 0, NULL, "upload direct"},
+    {"upload atomic\n", OFF(upload_atomic), F_BOOL, 1, NULL, "upload atomic"},
+    {"log syslog\n", OFF(log), F_LOG, POL_LOG_SYSLOG, NULL, "log syslog"},
+    {"log stderr\n", OFF(log), F_LOG, POL_LOG_STDERR, NULL, "log stderr"},
+    {"log none\n", OFF(log), F_LOG, POL_LOG_NONE, NULL, "log none"},
+    {"xferlog /var/log/xferlog\n", OFF(xferlog), F_STR, 0, "/var/log/xferlog",
+     "xferlog /var/log/xferlog"},
+    {"banner hello\n", OFF(banner), F_STR, 0, "hello", "banner hello"},
+    {"cert /etc/c2.pem\nkey /etc/k2.pem\n", OFF(ncert), F_INT, 2, NULL, "cert /etc/c2.pem"},
+    {"cert /etc/c2.pem\nkey /etc/k2.pem\n", OFF(nkey), F_INT, 2, NULL, "key /etc/k2.pem"},
+    /* quoting and comments */
+    {"banner \"Welcome to ftpsd\"\n", OFF(banner), F_STR, 0, "Welcome to ftpsd",
+     "banner \"Welcome to ftpsd\""},
+    {"banner \"a # not a comment\"  # a comment\n", OFF(banner), F_STR, 0, "a # not a comment",
+     NULL},
+    {"banner \"say \\\"hi\\\"\"\n", OFF(banner), F_STR, 0, "say \"hi\"",
+     "banner \"say \\\"hi\\\"\""},
+    {"banner \"back\\\\slash\"\n", OFF(banner), F_STR, 0, "back\\slash", NULL},
+    {"banner back\\slash\n", OFF(banner), F_STR, 0, "back\\slash", "banner back\\slash"},
+    {"banner \"a\\\\b c\"\n", OFF(banner), F_STR, 0, "a\\b c", "banner \"a\\\\b c\""},
+    {"banner \"\"\n", OFF(banner), F_STR, 0, "", "banner \"\""},
+    {"banner caf\xc3\xa9\n", OFF(banner), F_STR, 0, "caf\xc3\xa9", NULL},
+    {"keylog \"/tmp/my keys\"\n", OFF(keylog), F_STR, 0, "/tmp/my keys", "keylog \"/tmp/my keys\""},
+    {"keylog /tmp/\"my keys\"\n", OFF(keylog), F_STR, 0, "/tmp/my keys", NULL},
+    {"idle 30 # thirty seconds\n", OFF(idle), F_UINT, 30, NULL, NULL},
+    {"idle 30#thirty\n", OFF(idle), F_UINT, 30, NULL, NULL},
+    {"# idle 30\n", OFF(idle), F_UINT, 300, NULL, "idle 300"},
+    {"\t  idle\t 30 \t\n", OFF(idle), F_UINT, 30, NULL, NULL},
+    {"\n\n   \n\t\n", OFF(idle), F_UINT, 300, NULL, NULL},
+    {"idle 30\r\n", OFF(idle), F_UINT, 30, NULL, NULL},
+    {"idle 30", OFF(idle), F_UINT, 30, NULL, NULL}, /* no final newline */
+    {"\"idle\" \"30\"\n", OFF(idle), F_UINT, 30, NULL, NULL},
+};
+
+START_TEST(test_accept)
+{
+    const struct accept_case *c = &accept_cases[_i];
+    char text[1024];
+    struct policy pol;
+    struct errs e;
+    const char *base = (const char *)&pol + c->off;
+    int n;
+
+    snprintf(text, sizeof(text), "%s%s", BASE, c->text);
+    n = parse(&pol, text, &e);
+    if (n != 0) {
+        dump(&e);
+    }
+    ck_assert_msg(n == 0, "case %d '%s': %d errors", _i, c->text, n);
+    switch (c->type) {
+    case F_STR:
+        ck_assert_ptr_nonnull(*(char *const *)base);
+        ck_assert_str_eq(*(char *const *)base, c->str);
+        break;
+    case F_BOOL:
+        ck_assert_int_eq(*(const bool *)base, c->num);
+        break;
+    case F_UINT:
+        ck_assert_uint_eq(*(const unsigned *)base, (unsigned)c->num);
+        break;
+    case F_INT:
+        ck_assert_int_eq(*(const int *)base, c->num);
+        break;
+    case F_MODE:
+        ck_assert_uint_eq(*(const mode_t *)base, (mode_t)c->num);
+        break;
+    case F_TLS:
+        ck_assert_int_eq(*(const enum pol_tls *)base, c->num);
+        break;
+    case F_CCERT:
+        ck_assert_int_eq(*(const enum pol_client_cert *)base, c->num);
+        break;
+    case F_LOG:
+        ck_assert_int_eq(*(const enum pol_log *)base, c->num);
+        break;
+    case F_SIZE:
+        ck_assert_uint_eq(*(const size_t *)base, (size_t)c->num);
+        break;
+    }
+    if (c->print != NULL) {
+        char *out = print_policy(&pol);
+
+        ck_assert_msg(has_line(out, c->print), "case %d: no line '%s' in:%s", _i, c->print, out);
+        free(out);
+    }
+    pol_free(&pol);
+}
+END_TEST
+
+/* Values that need a look beyond one field. */
+START_TEST(test_accept_details)
+{
+    struct policy pol;
+    struct errs e;
+
+    ck_assert_int_eq(parse(&pol, BASE "ciphers A-B C_D\n", &e), 0);
+    ck_assert_uint_eq(pol.nciphers, 2);
+    ck_assert_str_eq(pol.ciphers[0], "A-B");
+    ck_assert_str_eq(pol.ciphers[1], "C_D");
+    pol_free(&pol);
+
+    ck_assert_int_eq(parse(&pol, BASE "pasv-address 192.0.2.7\n", &e), 0);
+    ck_assert(pol.has_pasv_address);
+    ck_assert_uint_eq(ntohl(pol.pasv_address.s_addr), 0xc0000207u);
+    pol_free(&pol);
+
+    ck_assert_int_eq(parse(&pol, "cert /a\nkey /b\ncert /c\nkey /d\n", &e), 0);
+    ck_assert_str_eq(pol.cert[0], "/a");
+    ck_assert_str_eq(pol.key[0], "/b");
+    ck_assert_str_eq(pol.cert[1], "/c");
+    ck_assert_str_eq(pol.key[1], "/d");
+    pol_free(&pol);
+
+    /* No cert or key needed when TLS is off. */
+    ck_assert_int_eq(parse(&pol, "tls off\n", &e), 0);
+    ck_assert_int_eq(pol.ncert, 0);
+    pol_free(&pol);
+}
+END_TEST
+
+/* --------------------------------------------------------------- defaults */
+
+START_TEST(test_defaults)
+{
+    struct policy pol;
+    struct errs e;
+    char *out;
+    static const char *const lines[] = {
+        "client-ca none",
+        "client-cert off",
+        "tls auth+data",
+        "tls-min 1.2",
+        "ciphers default",
+        "implicit off",
+        "data-reuse required",
+        "renegotiate off",
+        "keylog none",
+        "run-as none",
+        "chroot none",
+        "pasv-ports kernel",
+        "pasv-address none",
+        "active off",
+        "fxp off",
+        "idle 300",
+        "login-grace 30",
+        "max-tries 3",
+        "umask 022",
+        "upload atomic",
+        "log syslog",
+        "xferlog none",
+        "banner none",
+        "cert /etc/c.pem",
+        "key /etc/k.pem",
+    };
+
+    ck_assert_int_eq(parse(&pol, BASE, &e), 0);
+    ck_assert_str_eq(pol.path, "test.policy");
+    ck_assert_ptr_null(pol.client_ca);
+    ck_assert_int_eq(pol.client_cert, POL_CCERT_OFF);
+    ck_assert_int_eq(pol.tls, POL_TLS_AUTH_DATA);
+    ck_assert_int_eq(pol.tls_min, 12);
+    ck_assert_ptr_null(pol.ciphers);
+    ck_assert(!pol.implicit);
+    ck_assert(pol.data_reuse_required);
+    ck_assert(!pol.renegotiate_client);
+    ck_assert_ptr_null(pol.keylog);
+    ck_assert_ptr_null(pol.run_as);
+    ck_assert_ptr_null(pol.chroot);
+    ck_assert_uint_eq(pol.pasv_lo, 0);
+    ck_assert_uint_eq(pol.pasv_hi, 0);
+    ck_assert(!pol.has_pasv_address);
+    ck_assert(!pol.active_peer);
+    ck_assert(!pol.fxp);
+    ck_assert_uint_eq(pol.idle, 300);
+    ck_assert_uint_eq(pol.login_grace, 30);
+    ck_assert_uint_eq(pol.max_tries, 3);
+    ck_assert_uint_eq(pol.umask, 022);
+    ck_assert(pol.upload_atomic);
+    ck_assert_int_eq(pol.log, POL_LOG_SYSLOG);
+    ck_assert_ptr_null(pol.xferlog);
+    ck_assert_ptr_null(pol.banner);
+    ck_assert_uint_eq(pol.nusers, 0);
+    ck_assert_uint_eq(pol.ngroups, 0);
+    out = print_policy(&pol);
+    for (int i = 0; i < N(lines); i++) {
+        ck_assert_msg(has_line(out, lines[i]), "no '%s' in:%s", lines[i], out);
+    }
+    free(out);
+    pol_free(&pol);
+
+    /* pol_defaults alone gives the same values. */
+    pol_defaults(&pol);
+    ck_assert_int_eq(pol.tls, POL_TLS_AUTH_DATA);
+    ck_assert_uint_eq(pol.idle, 300);
+    ck_assert_uint_eq(pol.umask, 022);
+    ck_assert(pol.upload_atomic);
+    ck_assert(pol.data_reuse_required);
+    pol_free(&pol);
+    pol_free(&pol); /* idempotent */
+}
+END_TEST
+
+/* ---------------------------------------------------------------- errors */
+
+struct error_case {
+    const char *text;
+    int nerr;
+    int lines[4];
+    const char *msg; /* in the first error's text */
+};
+
+#define A8 "a a a a a a a a "
+#define A64 A8 A8 A8 A8 A8 A8 A8 A8
+
+static const struct error_case error_cases[] = {
+    /* keywords and value counts */
+    {BASE "tsl on\n", 1, {3}, "unknown directive 'tsl'"},
+    {BASE "TLS on\n", 1, {3}, "unknown directive"},
+    {BASE "tls maybe\n", 1, {3}, "bad value 'maybe' for 'tls'"},
+    {BASE "tls\n", 1, {3}, "'tls' needs a value"},
+    {BASE "idle 30 40\n", 1, {3}, "takes one value"},
+    {BASE "banner hello world\n", 1, {3}, "quote a value"},
+    {BASE "idle 30\nidle 40\n", 1, {4}, "duplicate directive 'idle' (first on line 3)"},
+    {BASE "tls on\n\n# x\ntls on\n", 1, {6}, "duplicate directive 'tls' (first on line 3)"},
+    {BASE "cert /a\ncert /b\nkey /c\n", 1, {4}, "'cert' given more than 2 times (first on line 1)"},
+    {BASE "key /a\nkey /b\ncert /c\n", 1, {4}, "'key' given more than 2 times"},
+    {"cert /a\ncert /b\nkey /k\n", 1, {0}, "'cert' given 2 times but 'key' 1 times"},
+    {"tls off\ncert /a\n", 1, {0}, "'cert' given 1 times but 'key' 0 times"},
+    {"tls on\n", 2, {0, 0}, "missing required directive 'cert'"},
+    {"", 2, {0, 0}, "missing required directive 'cert'"},
+    {"key /k\n", 1, {0}, "missing required directive 'cert'"},
+    {"cert /c\n", 1, {0}, "missing required directive 'key'"},
+    {BASE "ciphers " A64 "\n", 0, {0}, NULL},
+    {BASE "ciphers " A64 "a\n", 1, {3}, "too many values"},
+    /* typed values */
+    {BASE "idle 0\n", 1, {3}, "bad value '0' for 'idle' (a number from 1 to 86400)"},
+    {BASE "idle 86401\n", 1, {3}, "bad value"},
+    {BASE "idle -1\n", 1, {3}, "bad value"},
+    {BASE "idle 1.5\n", 1, {3}, "bad value"},
+    {BASE "idle 30s\n", 1, {3}, "bad value"},
+    {BASE "idle \"\"\n", 1, {3}, "bad value"},
+    {BASE "login-grace 86401\n", 1, {3}, "bad value"},
+    {BASE "login-grace 0\n", 1, {3}, "bad value"},
+    {BASE "max-tries 0\n", 1, {3}, "bad value"},
+    {BASE "max-tries 101\n", 1, {3}, "(a number from 1 to 100)"},
+    {BASE "umask 0778\n", 1, {3}, "octal"},
+    {BASE "umask 01000\n", 1, {3}, "octal"},
+    {BASE "umask u=rwx\n", 1, {3}, "octal"},
+    {BASE "pasv-ports 1023-2000\n", 1, {3}, "LOW-HIGH"},
+    {BASE "pasv-ports 2000-1999\n", 1, {3}, "LOW-HIGH"},
+    {BASE "pasv-ports 50000\n", 1, {3}, "LOW-HIGH"},
+    {BASE "pasv-ports 50000-\n", 1, {3}, "LOW-HIGH"},
+    {BASE "pasv-ports -50000\n", 1, {3}, "LOW-HIGH"},
+    {BASE "pasv-ports 1024-65536\n", 1, {3}, "LOW-HIGH"},
+    {BASE "pasv-ports 1024--2000\n", 1, {3}, "LOW-HIGH"},
+    {BASE "pasv-ports 1024-2000-3000\n", 1, {3}, "LOW-HIGH"},
+    {BASE "pasv-ports 00000000001024-2000\n", 1, {3}, "LOW-HIGH"},
+    {BASE "pasv-address 256.1.1.1\n", 1, {3}, "IPv4"},
+    {BASE "pasv-address 1.2.3\n", 1, {3}, "IPv4"},
+    {BASE "pasv-address ::1\n", 1, {3}, "IPv4"},
+    {BASE "pasv-address 0.0.0.0\n", 1, {3}, "IPv4"},
+    {BASE "pasv-address 192.0.2.1x\n", 1, {3}, "IPv4"},
+    {BASE "tls-min 1.1\n", 1, {3}, "expected one of: 1.2, 1.3"},
+    {BASE "client-cert yes\n", 1, {3}, "bad value"},
+    {BASE "log file\n", 1, {3}, "bad value"},
+    {BASE "upload safe\n", 1, {3}, "bad value"},
+    {BASE "implicit yes\n", 1, {3}, "bad value"},
+    {BASE "active on\n", 1, {3}, "expected one of: off, peer"},
+    {BASE "fxp yes\n", 1, {3}, "bad value"},
+    {BASE "renegotiate on\n", 1, {3}, "bad value"},
+    {BASE "data-reuse off\n", 1, {3}, "bad value"},
+    {BASE "chroot srv/ftp\n", 1, {3}, "absolute path"},
+    {BASE "cert \"\"\n", 1, {3}, "empty string"},
+    {BASE "run-as \"bad name\"\n", 1, {3}, "bad account name"},
+    {BASE "run-as -x\n", 1, {3}, "bad account name"},
+    {BASE "run-as root:x\n", 1, {3}, "bad account name"},
+    {BASE "ciphers default X\n", 1, {3}, "cannot be mixed"},
+    {BASE "ciphers\n", 1, {3}, "needs a value"},
+    /* lexical */
+    {BASE "banner \"hello\n", 1, {3}, "unterminated quote"},
+    {BASE "banner \"a\\qb\"\n", 1, {3}, "bad escape"},
+    {BASE "banner \"a\\\"\n", 1, {3}, "unterminated quote"},
+    {BASE "banner \"a\x01"
+          "b\"\n",
+     1,
+     {3},
+     "control character 0x01"},
+    {BASE "idle 30\rx\n", 1, {3}, "control character 0x0d"},
+    {BASE "banner \"a\x7f\"\n", 1, {3}, "control character 0x7f"},
+    {BASE "banner \"a\x1b[31m\"\n", 1, {3}, "control character 0x1b"},
+    /* users and groups */
+    {BASE "user\n", 1, {3}, "'user' needs a name"},
+    {BASE "group\n", 1, {3}, "'group' needs a name"},
+    {BASE "user -bob password=" H "\n", 1, {3}, "bad user name '-bob'"},
+    {BASE "user bob! password=" H "\n", 1, {3}, "bad user name"},
+    {BASE "user \"bo b\" password=" H "\n", 1, {3}, "bad user name"},
+    {BASE "user 0123456789012345678901234567890123456789012345678901234567890123 password=" H "\n",
+     1,
+     {3},
+     "bad user name"},
+    {BASE "user 012345678901234567890123456789012345678901234567890123456789012 password=" H "\n",
+     0,
+     {0},
+     NULL},
+    {BASE "user bob password=" H "\nuser bob password=" H "\n",
+     1,
+     {4},
+     "duplicate user 'bob' (first on line 3)"},
+    {BASE "user anonymous\nuser ftp\n", 1, {4}, "are the same user (first on line 3)"},
+    {BASE "user ftp\nuser ANONYMOUS\n", 1, {4}, "are the same user"},
+    {BASE "user anonymous password=" H "\n", 1, {3}, "anonymous user, who takes any password"},
+    {BASE "user ftp password=" H "\n", 1, {3}, "anonymous user"},
+    {BASE "client-cert optional\nuser ftp cert=" FP "\n", 1, {4}, "anonymous user"},
+    {BASE "user bob root=/x\n", 1, {3}, "neither password= nor cert="},
+    {BASE "user bob "
+          "password=$pbkdf2-sha256$999$AAECAwQFBgcICQoLDA0ODw==$Tvsru20utY6o3q7VRBeuL9h/"
+          "1QqKhWhwk2PaYNRWBgY=\n",
+     2,
+     {3, 3},
+     "bad password= (iteration count"},
+    {BASE "user bob password=secret\n", 2, {3, 3}, "bad password="},
+    {BASE "user bob password=" H " foo=bar\n", 1, {3}, "unknown key 'foo='"},
+    {BASE "user bob password=" H " rw\n", 1, {3}, "expected key=value"},
+    {BASE "user bob password=" H " root=/a root=/b\n", 1, {3}, "key 'root=' given twice"},
+    {BASE "user bob password=" H " root=\n", 1, {3}, "'root=' needs a value"},
+    {BASE "user bob password=" H " root=home\n", 1, {3}, "bad root="},
+    {BASE "user bob password=" H " root=/a/../b\n", 1, {3}, "bad root="},
+    {BASE "user bob password=" H " root=/..\n", 1, {3}, "bad root="},
+    {BASE "user bob password=" H " root=/a/..b/c..\n", 0, {0}, NULL},
+    {BASE "user bob password=" H " access=rwx\n", 1, {3}, "bad access="},
+    {BASE "user bob password=" H " access=rr\n", 1, {3}, "bad access="},
+    {BASE "user bob password=" H " tls=maybe\n", 1, {3}, "bad value 'maybe' for 'tls='"},
+    {BASE "user bob password=" H " group=staff\ngroup staff access=r\n",
+     1,
+     {3},
+     "group 'staff' is not defined"},
+    {BASE "group staff\ngroup staff\n", 1, {4}, "duplicate group 'staff' (first on line 3)"},
+    {BASE "group staff password=" H "\n", 1, {3}, "unknown key 'password=' on a group line"},
+    {BASE "group staff group=x\n", 1, {3}, "unknown key 'group='"},
+    {BASE "group -staff\n", 1, {3}, "bad group name"},
+    {BASE "user bob cert=" FP "\n", 1, {3}, "cert= needs 'client-cert optional'"},
+    {BASE "client-cert optional\nuser bob cert=sha256:abc\n", 2, {4, 4}, "bad cert="},
+    {BASE "client-cert optional\nuser bob cert=" FP "\n", 0, {0}, NULL},
+    {BASE "user bob cert=" FP "\nclient-cert required\n", 0, {0}, NULL},
+    /* tls= weaker than the global rule (auth+data by default) */
+    {BASE "user bob password=" H " tls=off\n",
+     1,
+     {3},
+     "tls=off is weaker than the global 'tls auth+data'"},
+    {BASE "user bob password=" H " tls=optional\n", 1, {3}, "weaker"},
+    {BASE "user bob password=" H " tls=auth\n", 1, {3}, "weaker"},
+    {BASE "user bob password=" H " tls=data\n", 1, {3}, "weaker"},
+    {BASE "user bob password=" H " tls=ctrl\n", 1, {3}, "weaker"},
+    {BASE "user bob password=" H " tls=on\n", 0, {0}, NULL},
+    {BASE "user bob password=" H " tls=auth+data\n", 0, {0}, NULL},
+    {BASE "tls ctrl\nuser bob password=" H " tls=on\n", 0, {0}, NULL},
+    {BASE "tls ctrl\nuser bob password=" H " tls=auth+data\n",
+     1,
+     {4},
+     "weaker than the global 'tls ctrl'"},
+    {BASE "tls optional\nuser bob password=" H " tls=off\n", 1, {4}, "weaker"},
+    {BASE "tls optional\nuser bob password=" H " tls=data\n", 0, {0}, NULL},
+    {BASE "tls on\ngroup g tls=auth\nuser bob password=" H " group=g\n",
+     1,
+     {5},
+     "tls=auth from group g is weaker"},
+    {BASE "group g tls=off\nuser bob password=" H " group=g tls=on\n", 0, {0}, NULL},
+    {BASE "user anonymous tls=off\n", 0, {0}, NULL},
+    {BASE "group pub tls=off\nuser ftp group=pub\n", 0, {0}, NULL},
+    {BASE "client-cert optional\nuser bob cert=" FP " tls=optional\n", 0, {0}, NULL},
+    /* TLS off globally: nothing may need it */
+    {"tls off\nuser bob password=" H " tls=on\n", 1, {2}, "'tls off' means AUTH is refused"},
+    {"tls off\nuser bob password=" H "\n", 0, {0}, NULL},
+    {"tls off\nclient-cert optional\n", 1, {2}, "'client-cert optional' needs TLS"},
+    {"tls off\n\nimplicit on\n", 1, {3}, "'implicit on' needs TLS"},
+};
+
+START_TEST(test_errors)
+{
+    const struct error_case *c = &error_cases[_i];
+    struct policy pol;
+    struct errs e;
+    int n = parse(&pol, c->text, &e);
+
+    if (n != c->nerr) {
+        dump(&e);
+    }
+    ck_assert_msg(n == c->nerr, "case %d '%s': %d errors, want %d", _i, c->text, n, c->nerr);
+    ck_assert_int_eq(e.n, n);
+    for (int i = 0; i < n && i < 4; i++) {
+        ck_assert_msg(e.line[i] == c->lines[i], "case %d error %d: line %d, want %d (%s)", _i, i,
+                      e.line[i], c->lines[i], e.msg[i]);
+    }
+    if (c->msg != NULL) {
+        ck_assert_msg(strstr(e.msg[0], c->msg) != NULL, "case %d: '%s' lacks '%s'", _i, e.msg[0],
+                      c->msg);
+        ck_assert_str_eq(e.file, "test.policy");
+    }
+    pol_free(&pol);
+}
+END_TEST
+
+/* Every mistake of a file is reported, each with its own line. */
+START_TEST(test_many_errors)
+{
+    static const char text[] = "# a comment\n"                   /* 1 */
+                               "cert /c\n"                       /* 2 */
+                               "key /k\n"                        /* 3 */
+                               "tls maybe\n"                     /* 4 bad value */
+                               "idle 0\n"                        /* 5 bad value */
+                               "\n"                              /* 6 */
+                               "bogus x\n"                       /* 7 unknown */
+                               "user bob password=$x\n"          /* 8 bad password */
+                               "idle 5\n"                        /* 9 duplicate */
+                               "user anonymous password=" H "\n" /* 10 */
+                               "max-tries 5\n"                   /* 11 fine */
+                               "banner \"open\n";                /* 12 unterminated */
+    static const int want[] = {4, 5, 7, 8, 9, 10, 12, 8 /* bob cannot log in */};
+    struct policy pol;
+    struct errs e;
+    int n = parse(&pol, text, &e);
+
+    if (n != N(want)) {
+        dump(&e);
+    }
+    ck_assert_int_eq(n, N(want));
+    for (int i = 0; i < N(want); i++) {
+        ck_assert_msg(e.line[i] == want[i], "error %d on line %d, want %d: %s", i, e.line[i],
+                      want[i], e.msg[i]);
+    }
+    /* Good lines among bad ones still count. */
+    ck_assert_uint_eq(pol.max_tries, 5);
+    pol_free(&pol);
+}
+END_TEST
+
+/* NUL bytes cannot be written in a C string literal table, hence explicit
+ * lengths here. */
+struct nul_case {
+    const char *text;
+    size_t len;
+    int nerr;
+    int line;
+};
+
+#define LIT(s) s, sizeof(s) - 1
+
+static const struct nul_case nul_cases[] = {
+    {LIT(BASE "idle\0 30\nmax-tries 5\n"), 1, 3},
+    {LIT(BASE "banner \"a\0b\"\nmax-tries 5\n"), 1, 3},
+    {LIT(BASE "max-tries 5\n\0"), 1, 4},
+    {LIT(BASE "max-tries 5\n# comment \0 too\n"), 1, 4},
+    {LIT("\0" BASE "max-tries 5\n"), 2, 1}, /* line 1 lost its cert: 2 errors */
+};
+
+START_TEST(test_nul)
+{
+    const struct nul_case *c = &nul_cases[_i];
+    struct policy pol;
+    struct errs e;
+    int n = parse_len(&pol, c->text, c->len, &e);
+
+    if (n != c->nerr) {
+        dump(&e);
+    }
+    ck_assert_int_eq(n, c->nerr);
+    ck_assert_int_eq(e.line[0], c->line);
+    ck_assert_msg(strstr(e.msg[0], "NUL") != NULL, "%s", e.msg[0]);
+    ck_assert_uint_eq(pol.max_tries, 5);
+    pol_free(&pol);
+}
+END_TEST
+
+START_TEST(test_size_cap_buf)
+{
+    size_t len = DEFS_POLICY_MAX + 1;
+    char *text = malloc(len);
+    struct policy pol;
+    struct errs e;
+
+    ck_assert_ptr_nonnull(text);
+    memset(text, '#', len);
+    ck_assert_int_eq(parse_len(&pol, text, len, &e), 1);
+    ck_assert_int_eq(e.line[0], 0);
+    ck_assert_ptr_nonnull(strstr(e.msg[0], "limit"));
+    pol_free(&pol);
+    free(text);
+}
+END_TEST
+
+/* Limits on the number of users and groups. */
+START_TEST(test_too_many)
+{
+    size_t cap = DEFS_POLICY_MAX;
+    char *text = malloc(cap);
+    size_t pos = 0;
+    struct policy pol;
+    struct errs e;
+
+    ck_assert_ptr_nonnull(text);
+    pos += (size_t)snprintf(text + pos, cap - pos, "%s", BASE);
+    for (int i = 0; i <= DEFS_POLICY_GROUPS_MAX; i++) {
+        pos += (size_t)snprintf(text + pos, cap - pos, "group g%d\n", i);
+    }
+    for (int i = 0; i <= DEFS_POLICY_USERS_MAX; i++) {
+        pos += (size_t)snprintf(text + pos, cap - pos, "user anonymous%d\n", i);
+    }
+    ck_assert_uint_lt(pos, cap - 1);
+    /* anonymousN are plain users without a way in: one error each, plus
+     * one for the group and one for the user over the limit. */
+    ck_assert_int_eq(parse_len(&pol, text, pos, &e), 2 + DEFS_POLICY_USERS_MAX);
+    ck_assert_int_eq(e.line[0], 3 + DEFS_POLICY_GROUPS_MAX);
+    ck_assert_ptr_nonnull(strstr(e.msg[0], "too many groups"));
+    ck_assert_int_eq(e.line[1], 3 + DEFS_POLICY_GROUPS_MAX + 1 + DEFS_POLICY_USERS_MAX);
+    ck_assert_ptr_nonnull(strstr(e.msg[1], "too many users"));
+    ck_assert_uint_eq(pol.ngroups, DEFS_POLICY_GROUPS_MAX);
+    ck_assert_uint_eq(pol.nusers, DEFS_POLICY_USERS_MAX);
+    pol_free(&pol);
+    free(text);
+}
+END_TEST
+
+/* ------------------------------------------------- users, groups, effective */
+
+static const char users_text[] = BASE "group staff access=rwadmn tls=on root=/staff\n"
+                                      "group pub root=/pub\n"
+                                      "user carol password=" H " root=/carol group=staff\n"
+                                      "user dave password=" H " group=staff access=r\n"
+                                      "user erin password=" H "\n"
+                                      "user anonymous root=/pub tls=off\n"
+                                      "user frank password=" H " group=pub access=rw\n"
+                                      "user gina password=" H " root=\"/my files\" access=wr\n";
+
+struct eff_case {
+    const char *lookup;
+    const char *name; /* as stored */
+    const char *root;
+    uint32_t access;
+    enum pol_tls tls;
+    bool anonymous;
+    int group; /* index, -1 none */
+};
+
+#define RW (POL_ACC_READ | POL_ACC_WRITE)
+#define ALL                                                                                        \
+    (POL_ACC_READ | POL_ACC_WRITE | POL_ACC_APPEND | POL_ACC_DELETE | POL_ACC_MKDIR |              \
+     POL_ACC_RENAME)
+
+static const struct eff_case eff_cases[] = {
+    {"carol", "carol", "/carol", ALL, POL_TLS_ON, false, 0},
+    {"dave", "dave", "/staff", POL_ACC_READ, POL_TLS_ON, false, 0},
+    {"erin", "erin", "/", POL_ACC_DEFAULT, POL_TLS_AUTH_DATA, false, -1},
+    {"anonymous", "anonymous", "/pub", POL_ACC_READ, POL_TLS_OFF, true, -1},
+    {"ftp", "anonymous", "/pub", POL_ACC_READ, POL_TLS_OFF, true, -1},
+    {"FTP", "anonymous", "/pub", POL_ACC_READ, POL_TLS_OFF, true, -1},
+    {"Anonymous", "anonymous", "/pub", POL_ACC_READ, POL_TLS_OFF, true, -1},
+    {"frank", "frank", "/pub", RW, POL_TLS_AUTH_DATA, false, 1},
+    {"gina", "gina", "/my files", RW, POL_TLS_AUTH_DATA, false, -1},
+};
+
+START_TEST(test_effective)
+{
+    const struct eff_case *c = &eff_cases[_i];
+    struct policy pol;
+    struct errs e;
+    const struct pol_user *u;
+    struct pol_effective eff;
+
+    ck_assert_int_eq(parse(&pol, users_text, &e), 0);
+    u = pol_find_user(&pol, c->lookup);
+    ck_assert_ptr_nonnull(u);
+    ck_assert_str_eq(u->name, c->name);
+    ck_assert_int_eq(u->anonymous, c->anonymous);
+    ck_assert_int_eq(u->has_password, !c->anonymous);
+    ck_assert_int_eq(u->group, c->group);
+    pol_effective(&pol, u, &eff);
+    ck_assert_str_eq(eff.root, c->root);
+    ck_assert_uint_eq(eff.access, c->access);
+    ck_assert_int_eq(eff.tls, c->tls);
+    pol_free(&pol);
+}
+END_TEST
+
+START_TEST(test_find_user_misses)
+{
+    struct policy pol;
+    struct errs e;
+    struct pol_effective eff;
+    const struct pol_user *u;
+
+    ck_assert_int_eq(parse(&pol, users_text, &e), 0);
+    ck_assert_ptr_null(pol_find_user(&pol, "Carol")); /* names are case-sensitive */
+    ck_assert_ptr_null(pol_find_user(&pol, "nobody"));
+    ck_assert_ptr_null(pol_find_user(&pol, ""));
+    ck_assert_ptr_null(pol_find_user(&pol, NULL));
+    ck_assert_ptr_null(pol_find_user(&pol, "staff"));
+    pol_effective(&pol, NULL, &eff);
+    ck_assert_str_eq(eff.root, "/");
+    ck_assert_uint_eq(eff.access, POL_ACC_DEFAULT);
+    ck_assert_int_eq(eff.tls, POL_TLS_AUTH_DATA);
+    /* stored password fields */
+    u = pol_find_user(&pol, "erin");
+    ck_assert_uint_eq(u->password.iterations, 1000);
+    ck_assert_uint_eq(u->password.salt_len, 16);
+    ck_assert_uint_eq(u->password.salt[15], 15);
+    pol_free(&pol);
+
+    /* no anonymous user defined: the aliases find nothing */
+    ck_assert_int_eq(parse(&pol, BASE "user bob password=" H "\n", &e), 0);
+    ck_assert_ptr_null(pol_find_user(&pol, "ftp"));
+    ck_assert_ptr_null(pol_find_user(&pol, "anonymous"));
+    ck_assert_ptr_nonnull(pol_find_user(&pol, "bob"));
+    pol_free(&pol);
+
+    /* a cert user */
+    ck_assert_int_eq(parse(&pol,
+                           BASE "client-cert required\nuser c cert=SHA256:"
+                                "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:"
+                                "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff\n",
+                           &e),
+                     0);
+    u = pol_find_user(&pol, "c");
+    ck_assert(u->has_cert);
+    ck_assert(!u->has_password);
+    ck_assert_uint_eq(u->cert_sha256[0], 0x00);
+    ck_assert_uint_eq(u->cert_sha256[10], 0xaa);
+    ck_assert_uint_eq(u->cert_sha256[31], 0xff);
+    pol_free(&pol);
+}
+END_TEST
+
+/* ------------------------------------------------------------- pol_print */
+
+START_TEST(test_print)
+{
+    static const char text[] = "cert /etc/ftpsd/ec.crt\n"
+                               "key /etc/ftpsd/ec.key\n"
+                               "cert /etc/ftpsd/rsa.crt\n"
+                               "key /etc/ftpsd/rsa.key\n"
+                               "client-cert optional\n"
+                               "tls on\n"
+                               "run-as ftp\n"
+                               "chroot /srv/ftp\n"
+                               "pasv-ports 50000-50100\n"
+                               "pasv-address 192.0.2.7\n"
+                               "idle 600\n"
+                               "umask 027\n"
+                               "log stderr\n"
+                               "banner \"Welcome to ftpsd\"\n"
+                               "group staff access=rwadmn tls=on\n"
+                               "user alice password=" H " root=/alice access=rwadmn\n"
+                               "user carol password=" H " root=/carol group=staff\n"
+                               "user dave cert=" FP " root=\"/dave home\"\n"
+                               "user erin password=" H " cert=" FP "\n"
+                               "user anonymous root=/pub access=r tls=off\n";
+    static const char want[] =
+        "\n"
+        "cert /etc/ftpsd/ec.crt\n"
+        "cert /etc/ftpsd/rsa.crt\n"
+        "key /etc/ftpsd/ec.key\n"
+        "key /etc/ftpsd/rsa.key\n"
+        "client-ca none\n"
+        "client-cert optional\n"
+        "tls on\n"
+        "tls-min 1.2\n"
+        "ciphers default\n"
+        "implicit off\n"
+        "data-reuse required\n"
+        "renegotiate off\n"
+        "keylog none\n"
+        "run-as ftp\n"
+        "chroot /srv/ftp\n"
+        "pasv-ports 50000-50100\n"
+        "pasv-address 192.0.2.7\n"
+        "active off\n"
+        "fxp off\n"
+        "idle 600\n"
+        "login-grace 30\n"
+        "max-tries 3\n"
+        "umask 027\n"
+        "upload atomic\n"
+        "log stderr\n"
+        "xferlog none\n"
+        "banner \"Welcome to ftpsd\"\n"
+        "user alice root=/alice access=rwadmn tls=on login=password\n"
+        "user carol root=/carol access=rwadmn tls=on login=password group=staff\n"
+        "user dave root=\"/dave home\" access=r tls=on login=cert\n"
+        "user erin root=/ access=r tls=on login=password+cert\n"
+        "user anonymous root=/pub access=r tls=off login=anonymous\n";
+    struct policy pol;
+    struct errs e;
+    char *out;
+
+    ck_assert_int_eq(parse(&pol, text, &e), 0);
+    out = print_policy(&pol);
+    ck_assert_str_eq(out, want);
+    free(out);
+    pol_free(&pol);
+}
+END_TEST
+
+/* Every directive of the grammar appears in the report. */
+static const char *const keywords[] = {
+    "cert",    "key",     "client-ca", "client-cert", "tls",
+    "tls-min", "ciphers", "implicit",  "data-reuse",  "renegotiate",
+    "keylog",  "run-as",  "chroot",    "pasv-ports",  "pasv-address",
+    "active",  "fxp",     "idle",      "login-grace", "max-tries",
+    "umask",   "upload",  "log",       "xferlog",     "banner",
+};
+
+START_TEST(test_print_every_directive)
+{
+    struct policy pol;
+    struct errs e;
+    char *out;
+    char want[64];
+
+    ck_assert_int_eq(parse(&pol, BASE, &e), 0);
+    out = print_policy(&pol);
+    snprintf(want, sizeof(want), "\n%s ", keywords[_i]);
+    ck_assert_msg(strstr(out, want) != NULL, "no '%s' line in:%s", keywords[_i], out);
+    free(out);
+    pol_free(&pol);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- pol_load */
+
+static char tmpdir[64];
+
+static void make_tmpdir(void)
+{
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/ftpsd-check-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void write_file(const char *path, const char *text, size_t len, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+    close(fd);
+    /* chmod, not open's mode: the umask must not soften the test. */
+    ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+struct load_case {
+    mode_t mode;
+    int nerr;
+    const char *msg;
+};
+
+static const struct load_case load_cases[] = {
+    {0600, 0, NULL},
+    {0644, 0, NULL},
+    {0400, 0, NULL},
+    {0666, 1, "writable by group or other"},
+    {0620, 1, "writable by group or other"},
+    {0602, 1, "writable by group or other"},
+    {0660, 1, "chmod go-w"},
+};
+
+START_TEST(test_load_mode)
+{
+    const struct load_case *c = &load_cases[_i];
+    char path[128];
+    struct policy pol;
+    struct errs e = {0};
+
+    make_tmpdir();
+    snprintf(path, sizeof(path), "%s/policy", tmpdir);
+    write_file(path, BASE "idle 42\n", strlen(BASE "idle 42\n"), c->mode);
+    ck_assert_int_eq(pol_load(&pol, path, collect, &e), c->nerr);
+    ck_assert_int_eq(e.n, c->nerr);
+    ck_assert_str_eq(pol.path, path);
+    if (c->nerr == 0) {
+        ck_assert_uint_eq(pol.idle, 42);
+    } else {
+        ck_assert_int_eq(e.line[0], 0);
+        ck_assert_str_eq(e.file, path);
+        ck_assert_msg(strstr(e.msg[0], c->msg) != NULL, "%s", e.msg[0]);
+        ck_assert_uint_eq(pol.idle, 300);
+    }
+    pol_free(&pol);
+    unlink(path);
+    rmdir(tmpdir);
+}
+END_TEST
+
+START_TEST(test_load_kinds)
+{
+    char path[128], link[128], fifo[128], big[128], max[128];
+    struct policy pol;
+    struct errs e = {0};
+    size_t len = DEFS_POLICY_MAX;
+    char *text = malloc(len + 1);
+
+    make_tmpdir();
+    snprintf(path, sizeof(path), "%s/policy", tmpdir);
+    snprintf(link, sizeof(link), "%s/link", tmpdir);
+    snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
+    snprintf(big, sizeof(big), "%s/big", tmpdir);
+    snprintf(max, sizeof(max), "%s/max", tmpdir);
+    write_file(path, BASE, strlen(BASE), 0600);
+
+    ck_assert_int_eq(symlink(path, link), 0);
+    ck_assert_int_eq(pol_load(&pol, link, collect, &e), 1);
+    ck_assert_ptr_nonnull(strstr(e.msg[0], "symbolic link"));
+    pol_free(&pol);
+
+    memset(&e, 0, sizeof(e));
+    ck_assert_int_eq(pol_load(&pol, tmpdir, collect, &e), 1);
+    ck_assert_ptr_nonnull(strstr(e.msg[0], "not a regular file"));
+    pol_free(&pol);
+
+    /* A FIFO must be refused, not block the reader. */
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    memset(&e, 0, sizeof(e));
+    ck_assert_int_eq(pol_load(&pol, fifo, collect, &e), 1);
+    ck_assert_ptr_nonnull(strstr(e.msg[0], "not a regular file"));
+    pol_free(&pol);
+
+    memset(&e, 0, sizeof(e));
+    ck_assert_int_eq(pol_load(&pol, "/nonexistent/ftpsd/policy", collect, &e), 1);
+    ck_assert_ptr_nonnull(strstr(e.msg[0], "cannot open"));
+    pol_free(&pol);
+
+    /* Exactly the cap is fine; one byte more is refused. */
+    ck_assert_ptr_nonnull(text);
+    memset(text, '#', len + 1);
+    memcpy(text, BASE, strlen(BASE));
+    write_file(max, text, len, 0600);
+    memset(&e, 0, sizeof(e));
+    ck_assert_int_eq(pol_load(&pol, max, collect, &e), 0);
+    pol_free(&pol);
+    write_file(big, text, len + 1, 0600);
+    memset(&e, 0, sizeof(e));
+    ck_assert_int_eq(pol_load(&pol, big, collect, &e), 1);
+    ck_assert_int_eq(e.line[0], 0);
+    /* refused by fstat, before a byte is read */
+    ck_assert_msg(strstr(e.msg[0], "file is 262145 bytes, more than the limit") != NULL, "%s",
+                  e.msg[0]);
+    pol_free(&pol);
+
+    /* Owned by another account, that account could rewrite it. Only root
+     * can hand a file away, so the check needs a root test run. */
+    if (geteuid() == 0) {
+        write_file(path, BASE, strlen(BASE), 0600);
+        ck_assert_int_eq(chown(path, 65534, (gid_t)-1), 0);
+        memset(&e, 0, sizeof(e));
+        ck_assert_int_eq(pol_load(&pol, path, collect, &e), 1);
+        ck_assert_msg(strstr(e.msg[0], "owned by uid 65534") != NULL, "%s", e.msg[0]);
+        pol_free(&pol);
+        ck_assert_int_eq(chown(path, 0, (gid_t)-1), 0);
+    }
+
+    /* Errors inside a loaded file name the path given. */
+    write_file(path, BASE "idle x\n", strlen(BASE "idle x\n"), 0600);
+    memset(&e, 0, sizeof(e));
+    ck_assert_int_eq(pol_load(&pol, path, collect, &e), 1);
+    ck_assert_int_eq(e.line[0], 3);
+    ck_assert_str_eq(e.file, path);
+    pol_free(&pol);
+
+    free(text);
+    unlink(path);
+    unlink(link);
+    unlink(fifo);
+    unlink(big);
+    unlink(max);
+    rmdir(tmpdir);
+}
+END_TEST
+
+/* ------------------------------------------------------ small helpers */
+
+struct num_case {
+    const char *s;
+    unsigned base;
+    uint64_t min, max;
+    bool ok;
+    uint64_t want;
+};
+
+static const struct num_case num_cases[] = {
+    {"300", 10, 1, 86400, true, 300},
+    {"1", 10, 1, 86400, true, 1},
+    {"86400", 10, 1, 86400, true, 86400},
+    {"0", 10, 1, 86400, false, 0},
+    {"86401", 10, 1, 86400, false, 0},
+    {"007", 10, 0, 100, true, 7},
+    {"", 10, 0, UINT64_MAX, false, 0},
+    {"+1", 10, 0, UINT64_MAX, false, 0},
+    {"-1", 10, 0, UINT64_MAX, false, 0},
+    {" 1", 10, 0, UINT64_MAX, false, 0},
+    {"1 ", 10, 0, UINT64_MAX, false, 0},
+    {"1\n", 10, 0, UINT64_MAX, false, 0},
+    {"0x10", 10, 0, UINT64_MAX, false, 0},
+    {"1.5", 10, 0, UINT64_MAX, false, 0},
+    {"12a", 10, 0, UINT64_MAX, false, 0},
+    {"18446744073709551615", 10, 0, UINT64_MAX, true, UINT64_MAX},
+    {"18446744073709551616", 10, 0, UINT64_MAX, false, 0},
+    {"99999999999999999999", 10, 0, UINT64_MAX, false, 0},
+    {"000000000000000000000000000000042", 10, 0, 100, true, 42},
+    {"022", 8, 0, 0777, true, 022},
+    {"777", 8, 0, 0777, true, 0777},
+    {"1000", 8, 0, 0777, false, 0},
+    {"8", 8, 0, 0777, false, 0},
+    {"1777777777777777777777", 8, 0, UINT64_MAX, true, UINT64_MAX},
+    {"2000000000000000000000", 8, 0, UINT64_MAX, false, 0},
+    {"10", 16, 0, 100, false, 0},
+    {"10", 0, 0, 100, false, 0},
+    {"10", 2, 0, 100, false, 0},
+};
+
+START_TEST(test_number)
+{
+    const struct num_case *c = &num_cases[_i];
+    uint64_t v = 12345;
+
+    ck_assert_msg(pol_parse_number(c->s, c->base, c->min, c->max, &v) == c->ok, "case %d '%s'", _i,
+                  c->s);
+    if (c->ok) {
+        ck_assert_uint_eq(v, c->want);
+    } else {
+        ck_assert_uint_eq(v, 12345); /* untouched on failure */
+    }
+}
+END_TEST
+
+START_TEST(test_number_null)
+{
+    uint64_t v;
+
+    ck_assert(!pol_parse_number(NULL, 10, 0, 10, &v));
+    ck_assert(pol_parse_number("5", 10, 0, 10, NULL));
+}
+END_TEST
+
+struct fp_case {
+    const char *s;
+    bool ok;
+};
+
+#define HEX64 "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+#define HEXCOLON                                                                                   \
+    "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:"   \
+    "ee:ff"
+
+static const struct fp_case fp_cases[] = {
+    {"sha256:" HEX64, true},
+    {"sha256:00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF", true},
+    {"SHA256:" HEX64, true},
+    {"sha256:" HEXCOLON, true},
+    {"sha256:0011:22334455:66778899aabbccddeeff00112233445566778899aabbccddeeff", true},
+    {HEX64, false},
+    {"sha1:" HEX64, false},
+    {"sha256" HEX64, false},
+    {"sha256:" HEX64 "00", false},
+    {"sha256:" HEX64 ":", false},
+    {"sha256::" HEX64, false},
+    {"sha256:0:0112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", false},
+    {"sha256:00::112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", false},
+    {"sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddee", false},
+    {"sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeef", false},
+    {"sha256:g0112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", false},
+    {"sha256: " HEX64, false},
+    {"", false},
+    {"sha256:", false},
+};
+
+START_TEST(test_fingerprint)
+{
+    const struct fp_case *c = &fp_cases[_i];
+    unsigned char fp[32];
+
+    memset(fp, 0x5a, sizeof(fp));
+    ck_assert_msg(pol_parse_fingerprint(c->s, fp) == c->ok, "case %d '%s'", _i, c->s);
+    if (c->ok) {
+        ck_assert_uint_eq(fp[0], 0x00);
+        ck_assert_uint_eq(fp[1], 0x11);
+        ck_assert_uint_eq(fp[15], 0xff);
+        ck_assert_uint_eq(fp[31], 0xff);
+    } else {
+        ck_assert_uint_eq(fp[0], 0x5a);
+    }
+}
+END_TEST
+
+struct tls_case {
+    enum pol_tls t;
+    bool login, ctrl, data;
+    int ccc;
+    const char *name;
+};
+
+static const struct tls_case tls_cases[] = {
+    {POL_TLS_OFF, false, false, false, 533, "off"},
+    {POL_TLS_OPTIONAL, false, false, false, 200, "optional"},
+    {POL_TLS_AUTH, true, false, false, 200, "auth"},
+    {POL_TLS_CTRL, true, true, false, 534, "ctrl"},
+    {POL_TLS_DATA, false, false, true, 200, "data"},
+    {POL_TLS_ON, true, true, true, 534, "on"},
+    {POL_TLS_AUTH_DATA, true, false, true, 200, "auth+data"},
+};
+
+START_TEST(test_tls_predicates)
+{
+    const struct tls_case *c = &tls_cases[_i];
+
+    ck_assert_int_eq(pol_tls_login_required(c->t), c->login);
+    ck_assert_int_eq(pol_tls_ctrl_required(c->t), c->ctrl);
+    ck_assert_int_eq(pol_tls_data_required(c->t), c->data);
+    ck_assert_int_eq(pol_tls_ccc_code(c->t), c->ccc);
+    ck_assert_str_eq(pol_tls_name(c->t), c->name);
+}
+END_TEST
+
+struct acc_case {
+    uint32_t access;
+    size_t bufsz;
+    const char *want;
+};
+
+static const struct acc_case acc_cases[] = {
+    {ALL, 8, "rwadmn"},
+    {ALL, 7, "rwadmn"},
+    {ALL, 4, "rwa"},
+    {ALL, 1, ""},
+    {0, 8, ""},
+    {POL_ACC_READ, 8, "r"},
+    {POL_ACC_RENAME | POL_ACC_READ, 8, "rn"},
+    {POL_ACC_DELETE | POL_ACC_WRITE, 8, "wd"},
+};
+
+START_TEST(test_access_letters)
+{
+    const struct acc_case *c = &acc_cases[_i];
+    char buf[16];
+
+    memset(buf, 'X', sizeof(buf));
+    pol_access_letters(c->access, buf, c->bufsz);
+    ck_assert_str_eq(buf, c->want);
+    ck_assert_int_eq(buf[c->bufsz], 'X'); /* nothing past bufsz */
+}
+END_TEST
+
+/* ------------------------------------------------------------------ main */
+
+static Suite *policy_suite(void)
+{
+    Suite *s = suite_create("policy");
+    TCase *tc = tcase_create("grammar");
+
+    tcase_add_loop_test(tc, test_accept, 0, N(accept_cases));
+    tcase_add_test(tc, test_accept_details);
+    tcase_add_test(tc, test_defaults);
+    tcase_add_loop_test(tc, test_errors, 0, N(error_cases));
+    tcase_add_test(tc, test_many_errors);
+    tcase_add_loop_test(tc, test_nul, 0, N(nul_cases));
+    tcase_add_test(tc, test_size_cap_buf);
+    tcase_add_test(tc, test_too_many);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("users");
+    tcase_add_loop_test(tc, test_effective, 0, N(eff_cases));
+    tcase_add_test(tc, test_find_user_misses);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("print");
+    tcase_add_test(tc, test_print);
+    tcase_add_loop_test(tc, test_print_every_directive, 0, N(keywords));
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("load");
+    tcase_add_loop_test(tc, test_load_mode, 0, N(load_cases));
+    tcase_add_test(tc, test_load_kinds);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("helpers");
+    tcase_add_loop_test(tc, test_number, 0, N(num_cases));
+    tcase_add_test(tc, test_number_null);
+    tcase_add_loop_test(tc, test_fingerprint, 0, N(fp_cases));
+    tcase_add_loop_test(tc, test_tls_predicates, 0, N(tls_cases));
+    tcase_add_loop_test(tc, test_access_letters, 0, N(acc_cases));
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(policy_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
