@@ -39,6 +39,12 @@ bool sys_fmt(char *dst, size_t dstsz, const char *fmt, ...)
     return n >= 0 && (size_t)n < dstsz;
 }
 
+bool sys_vfmt(char *dst, size_t dstsz, const char *fmt, va_list ap)
+{
+    int n = vsnprintf(dst, dstsz, fmt, ap);
+    return n >= 0 && (size_t)n < dstsz;
+}
+
 bool sys_append(char *dst, size_t dstsz, size_t *pos, const char *fmt, ...)
 {
     if (*pos >= dstsz) {

@@ -3,6 +3,7 @@
 #ifndef FTPSD_SYS_H
 #define FTPSD_SYS_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +15,8 @@
 bool sys_copy(char *dst, size_t dstsz, const char *src);
 /* snprintf that reports truncation or an encoding error as false. */
 bool sys_fmt(char *dst, size_t dstsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* vsnprintf with the same contract as sys_fmt. */
+bool sys_vfmt(char *dst, size_t dstsz, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 /* Appends formatted text at *pos (kept < dstsz); false on truncation. */
 bool sys_append(char *dst, size_t dstsz, size_t *pos, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
