@@ -42,6 +42,7 @@ struct data_conn {
     bool watch_ctrl;  /* false after QUIT or the control connection's end */
     bool peer_closed; /* FIN or close_notify seen: nothing more to wait for */
     int64_t last_ms;  /* last progress, for the idle limit */
+    unsigned ctrl_stuck; /* control readable yet nothing consumed, in a row */
 };
 
 /* One transfer at a time per session, so one connection object (no malloc). */
@@ -679,6 +680,18 @@ static int wait_io(struct session *s, struct data_conn *dc, int fd, short events
                 *st = DATA_ABORTED;
                 return -1;
             }
+            /* Defence against a control reader that stops consuming input
+             * (poll would then report it forever and this loop would spin
+             * at 100 % CPU): a healthy reader drains the socket each time. */
+            if (dc->watch_ctrl && !ctrl_buffered(s) && sys_wait_fd(ctrl_poll_fd(s), false, 0) == 1) {
+                if (++dc->ctrl_stuck >= XFER_CTRL_STUCK_MAX) {
+                    err("control input is not being consumed during the transfer; not watching "
+                        "the control connection until the transfer ends");
+                    dc->watch_ctrl = false;
+                }
+            } else {
+                dc->ctrl_stuck = 0;
+            }
         }
         /* Errors and hang-ups count as ready: the I/O call that follows
          * reports them precisely. */
@@ -1014,6 +1027,9 @@ struct data_conn *data_open(struct session *s)
              "(data-reuse required). Fix on the client: curl, lftp and FileZilla resume by "
              "default; Python ftplib needs session=self.sock.session in ntransfercmd; or set "
              "data-reuse optional in the policy");
+        /* close_notify, so the client sees a clean end and reads the 522. */
+        (void)tls_close(c, false, 1000);
+        dc->tls = NULL;
         data_abandon(s, dc);
         reply(s, FTP_EXT_NETWORK, "Data connection must resume the control connection's TLS session");
         return NULL;

@@ -50,6 +50,7 @@ enum ftp_code {
     FTP_PAGE_TYPE = 551,
     FTP_EXCEEDED = 552,
     FTP_BAD_NAME = 553,
+    FTP_BAD_REST = 554, /* RFC 3659 §5.4: REST offset invalid for this file */
 };
 
 #endif

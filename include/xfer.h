@@ -20,6 +20,9 @@
 #define XFER_NAME_TRIES 32
 /* Seconds an orderly data close waits for the client's close_notify/FIN. */
 #define XFER_CLOSE_TIMEOUT 10
+/* Polls in a row that found control input the control reader did not
+ * consume before the transfer stops watching it (a spin guard). */
+#define XFER_CTRL_STUCK_MAX 1000
 /* A directory listing line (name + symlink target + facts). */
 #define XFER_LINE_MAX (DEFS_PATH_MAX + 512)
 
