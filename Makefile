@@ -111,7 +111,7 @@ check: deps
 
 check-asan: deps
 	$(MAKE) SANITIZE=1 all
-	ASAN_OPTIONS=detect_leaks=0 $(MAKE) SANITIZE=1 check-unit check-e2e
+	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) SANITIZE=1 check-unit check-e2e
 
 # 3.6 LTS from the tarball in ../shared/third_party
 MBEDTLS36_TGZ ?= ../shared/third_party/mbedtls-3.6.6-src.tar.gz

@@ -177,8 +177,10 @@ static enum ctrl_result ctrl_fill(struct session *s, int timeout_ms)
 enum ctrl_result ctrl_read_line(struct session *s, char *out, size_t cap, int timeout_ms)
 {
     int64_t deadline = timeout_ms < 0 ? -1 : sys_now_ms() + timeout_ms;
+    bool polled = false;
     /* Bounded: each pass either returns or consumes input that a read
-     * supplied; the deadline bounds the waiting. */
+     * supplied; the deadline bounds the waiting. A zero timeout (the
+     * transfer loop asking "anything there?") still reads once. */
     for (;;) {
         switch (lr_next(&s->lr, out, cap)) {
         case LR_LINE:
@@ -194,10 +196,14 @@ enum ctrl_result ctrl_read_line(struct session *s, char *out, size_t cap, int ti
         if (deadline >= 0) {
             int64_t d = deadline - sys_now_ms();
             if (d <= 0) {
-                return CTRL_TIMEOUT;
+                if (polled) {
+                    return CTRL_TIMEOUT;
+                }
+                d = 0;
             }
             left = (int)d;
         }
+        polled = true;
         enum ctrl_result r = ctrl_fill(s, left);
         if (r != CTRL_LINE) {
             return r;

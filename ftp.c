@@ -234,9 +234,9 @@ static void dispatch(struct session *s, const char *line)
     if (gates_pass(s, c, arg)) {
         c->fn(s, arg);
     }
-    /* REST and RNFR apply to the very next command only (RFC 3659 §5.3,
-     * RFC 959): anything in between cancels them. */
-    if (c->fn != cmd_rest) {
+    /* REST holds until the next transfer command (clients send PASV or
+     * TYPE between REST and RETR); RNFR must be followed by RNTO at once. */
+    if (c->flags & C_DATA) {
         s->rest = 0;
     }
     if (c->fn != cmd_rnfr) {

@@ -135,6 +135,10 @@ class Server:
             cmd = ["systemd-socket-activate", "--accept", "-l", addr]
             if self.mode == "inetd":
                 cmd.append("--inetd")
+            # systemd-socket-activate passes no environment unless told.
+            for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+                if var in os.environ:
+                    cmd += ["-E", "%s=%s" % (var, os.environ[var])]
             cmd += [BIN, "-f", self.policy] + self.extra_args
             self.errf = open(self.errlog, "ab")
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
