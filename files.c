@@ -491,12 +491,15 @@ static int make_temp(struct session *s, struct upload *u)
             if (fchmod(fd, mode) != 0) {
                 debug("fchmod %s: %s", u->temp, strerror(errno));
             }
+            sys_term_cleanup(u->dirfd, u->temp);
             return fd;
         }
         if (errno != EEXIST) {
+            u->temp[0] = '\0';
             return -1;
         }
     }
+    u->temp[0] = '\0';
     errno = EEXIST;
     return -1;
 }

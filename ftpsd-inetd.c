@@ -275,6 +275,7 @@ static int serve(const char *policy_path)
      * policy says otherwise. */
     log_early(0);
     signal(SIGPIPE, SIG_IGN);
+    sys_install_term_handler();
     char peer_str[80];
     if (!sys_addr_str((struct sockaddr *)&peer, plen, peer_str, sizeof peer_str, true)) {
         sys_copy(peer_str, sizeof peer_str, "?");

@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -236,4 +238,35 @@ void sys_tune_socket(int fd)
      * MSG_OOB): without OOBINLINE the kernel pulls the last byte, the LF, out
      * of the stream and the line never ends. */
     (void)setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, sizeof one);
+}
+
+static volatile sig_atomic_t term_dirfd = -1;
+static const char *volatile term_name;
+
+static void on_terminate(int sig)
+{
+    (void)sig;
+    int fd = term_dirfd;
+    const char *name = term_name;
+    if (fd >= 0 && name && name[0]) {
+        (void)unlinkat(fd, name, 0);
+    }
+    _exit(0);
+}
+
+void sys_install_term_handler(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_terminate;
+    sigfillset(&sa.sa_mask);
+    (void)sigaction(SIGTERM, &sa, NULL);
+    (void)sigaction(SIGHUP, &sa, NULL);
+}
+
+void sys_term_cleanup(int dirfd, const char *name)
+{
+    term_dirfd = -1;
+    term_name = name;
+    term_dirfd = dirfd;
 }

@@ -46,6 +46,14 @@ bool sys_addr_str(const struct sockaddr *sa, socklen_t len, char *out, size_t ou
 /* True if two socket addresses have the same IP (v4-mapped v6 folded). */
 bool sys_same_ip(const struct sockaddr *a, const struct sockaddr *b);
 
+/* SIGTERM/SIGHUP (the super-server or an admin stops the session): the
+ * handler removes the registered atomic-upload temporary — unlinkat(2) is
+ * async-signal-safe — and exits 0, so a stopped upload leaves nothing. */
+void sys_install_term_handler(void);
+/* Registers the temporary `name` (in directory dirfd) to remove on
+ * termination; name must stay valid, and "" means none. dirfd -1: none. */
+void sys_term_cleanup(int dirfd, const char *name);
+
 /* Sets TCP_NODELAY (SPEC §5) and SO_OOBINLINE where applicable. */
 void sys_tune_socket(int fd);
 
