@@ -1011,6 +1011,11 @@ struct data_conn *data_open(struct session *s)
     char terr[200] = "";
     struct tls_conn *c = tls_accept(s->tls, fd, fd, TLS_ROLE_DATA,
                                     DEFS_DATA_CONNECT_TIMEOUT * 1000, terr, sizeof terr);
+    if (!c && tls_last_accept_not_resumed()) {
+        data_abandon(s, dc);
+        reply(s, FTP_EXT_NETWORK, "Data connection must resume the control connection's TLS session");
+        return NULL;
+    }
     if (!c) {
         warn("TLS handshake on the data connection failed: %s", terr);
         data_abandon(s, dc);

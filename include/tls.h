@@ -39,6 +39,11 @@ int tls_check_policy(const struct policy *pol, pol_report_fn *report, void *rctx
 struct tls_conn *tls_accept(struct tls_ctx *ctx, int rfd, int wfd, enum tls_role role,
                             int timeout_ms, char *err, size_t errsz);
 
+/* True if the last tls_accept failed only because a TLS 1.3 data
+ * connection could not resume the control session (data-reuse required
+ * refuses a full handshake there): the caller answers 522, as for 1.2. */
+bool tls_last_accept_not_resumed(void);
+
 /* Reads decrypted bytes, waiting at most timeout_ms (-1: forever): >0 bytes,
  * 0 clean close_notify, or a TLS_IO_* value. */
 ssize_t tls_read(struct tls_conn *c, void *buf, size_t n, int timeout_ms);
