@@ -718,6 +718,9 @@ enum data_status data_send(struct session *s, struct data_conn *dc, const void *
             /* One call per record: whole 16 KiB records are the cheap ones
              * (NOTES-mbedtls: the record layer costs ~15 %). */
             ssize_t w = tls_write(dc->tls, p + off, n - off);
+            if (w == TLS_IO_TIMEOUT) {
+                return DATA_TIMEOUT;
+            }
             if (w != (ssize_t)(n - off)) {
                 (void)sys_copy(last_why, sizeof last_why, "TLS write failed (client gone?)");
                 return DATA_ERROR;

@@ -192,6 +192,9 @@ struct tls_hello {
     bool psk_dhe;  /* psk_key_exchange_modes has psk_dhe_ke */
 };
 
+/* Why the last tls_accept failed, where the caller replies differently. */
+static bool last_accept_not_resumed;
+
 struct tls_ctx {
     mbedtls_ctr_drbg_context drbg;
     mbedtls_x509_crt crt[POL_MAX_CERTS];
@@ -203,6 +206,9 @@ struct tls_ctx {
      * offer TLS 1.3; those configurations are TLS 1.3 only and carry the
      * ticket callbacks, so TLS 1.2 never sees a ticket. */
     mbedtls_ssl_config conf[2][2];
+    /* A peer that stops reading must not hold a write forever: writes give
+     * up after the policy's idle limit. */
+    int write_timeout_ms;
 #if TLS_HAVE_13
     mbedtls_ssl_ticket_context ticket;
     bool ticket_ready;
@@ -1355,6 +1361,7 @@ struct tls_ctx *tls_init(const struct policy *pol, char *err, size_t errsz)
     ctx->tls_min = pol->tls_min;
     ctx->client_cert = pol->client_cert;
     ctx->data_reuse_required = pol->data_reuse_required;
+    ctx->write_timeout_ms = pol->idle > 0 ? (int)pol->idle * 1000 : -1;
 
     /* 2. The random generator. */
 #if TLS_MBEDTLS3
@@ -1803,8 +1810,6 @@ static int ticket_key_renew(struct tls_ctx *ctx)
 }
 #endif
 
-static bool last_accept_not_resumed;
-
 bool tls_last_accept_not_resumed(void)
 {
     return last_accept_not_resumed;
@@ -1941,7 +1946,8 @@ ssize_t tls_read(struct tls_conn *c, void *buf, size_t n, int timeout_ms)
             }
             continue;
         }
-        if (c->eof) {
+        /* A reset is the peer going away, like an EOF: not a TLS failure. */
+        if (c->eof || (ret == MBEDTLS_ERR_NET_RECV_FAILED && c->io_errno == ECONNRESET)) {
             return TLS_IO_TRUNCATED;
         }
         char msg[TLS_MSG_MAX];
@@ -1955,7 +1961,7 @@ ssize_t tls_write(struct tls_conn *c, const void *buf, size_t n)
 {
     const unsigned char *p = buf;
     size_t off = 0;
-    enter(c, -1);
+    enter(c, c->ctx->write_timeout_ms);
     while (off < n) {
         size_t chunk = n - off > TLS_REC_MAX ? TLS_REC_MAX : n - off;
         int ret = mbedtls_ssl_write(&c->ssl, p + off, chunk);
@@ -1964,6 +1970,10 @@ ssize_t tls_write(struct tls_conn *c, const void *buf, size_t n)
             continue;
         }
         if (ret == MBEDTLS_ERR_SSL_WANT_WRITE || ret == MBEDTLS_ERR_SSL_WANT_READ) {
+            if (c->timed_out) {
+                info("TLS write: the peer read nothing for %d s", c->ctx->write_timeout_ms / 1000);
+                return TLS_IO_TIMEOUT;
+            }
             continue;
         }
         char msg[TLS_MSG_MAX];

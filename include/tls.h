@@ -47,7 +47,8 @@ bool tls_last_accept_not_resumed(void);
 /* Reads decrypted bytes, waiting at most timeout_ms (-1: forever): >0 bytes,
  * 0 clean close_notify, or a TLS_IO_* value. */
 ssize_t tls_read(struct tls_conn *c, void *buf, size_t n, int timeout_ms);
-/* Writes all n bytes (whole records, up to 16 KiB each): n or TLS_IO_ERROR. */
+/* Writes all n bytes (whole records, up to 16 KiB each): n, TLS_IO_ERROR,
+ * or TLS_IO_TIMEOUT when the peer read nothing for the policy's `idle`. */
 ssize_t tls_write(struct tls_conn *c, const void *buf, size_t n);
 /* Bytes already decrypted or received and waiting in the context: a poll
  * on the fd would not see them. */

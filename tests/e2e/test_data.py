@@ -217,8 +217,17 @@ def test_curl_20mib_up_and_down():
 def test_data_reuse_required_and_optional():
     with Server(tls_policy(), files={"alice/a.txt": "abc\n"}) as srv:
         f = login_tls(srv, reuse=False)  # stock ftplib: no session reuse
-        text = expect_code(522, retr_bytes, f, "a.txt")
-        check("resume" in text, text)
+        try:
+            retr_bytes(f, "a.txt")
+            raise AssertionError("RETR without session reuse succeeded")
+        except ssl.SSLError:
+            # TLS 1.3 (mbed TLS 3.6): a data handshake without this
+            # session's ticket is refused inside the handshake; the 522
+            # then waits on the control connection.
+            text = f.getline()
+        except ftplib.Error as e:
+            text = str(e)
+        check(text.startswith("522") and "resume" in text, text)
         f.quit()
         check(srv.wait_log("did not resume"), srv.log())
         g = login_tls(srv, reuse=True)
