@@ -378,3 +378,30 @@ def test_tls_handshake_timeout():
             data = b"timeout"
         check(data != b"timeout" and time.time() - t0 < 4, (data, time.time() - t0))
         check(srv.wait_log("timed out"), srv.log())
+
+
+@test
+def test_dual_certificates_rsa_only_client_gets_rsa():
+    if not which("openssl"):
+        raise Skip("openssl needed to make an RSA certificate")
+    pol = ("cert {cert}\nkey {key}\ncert {dir}/rsa.crt\nkey {dir}/rsa.key\ntls auth+data\n"
+           "user alice password=%s root=/ access=r\n" % PW)
+    with Server(pol) as srv:
+        rcrt, rkey = os.path.join(srv.dir, "rsa.crt"), os.path.join(srv.dir, "rsa.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", rkey,
+                        "-out", rcrt, "-days", "2", "-subj", "/CN=rsa.localhost"], check=True,
+                       capture_output=True, timeout=60)
+        os.chmod(rkey, 0o600)
+
+        def server_cert(extra):
+            r = subprocess.run(["openssl", "s_client", "-starttls", "ftp", "-connect",
+                                "127.0.0.1:%d" % srv.port, "-tls1_2"] + extra,
+                               input="QUIT\r\n", capture_output=True, text=True, timeout=20)
+            out = r.stdout + r.stderr
+            check("Cipher is" in out and "(NONE)" not in out, out[-1500:])
+            return out
+
+        out = server_cert(["-cipher", "ECDHE-RSA-AES128-GCM-SHA256"])
+        check("CN = rsa.localhost" in out and "Peer signature type: RSA" in out, out[-1500:])
+        out = server_cert([])
+        check("CN = localhost" in out and "ECDSA" in out, out[-1500:])
