@@ -189,19 +189,6 @@ static int open_parent(struct session *s, const char *verb, const char *shown, c
     return dirfd;
 }
 
-static void quote_path(const char *in, char *out, size_t cap)
-{
-    /* RFC 959 Appendix II: a '"' inside a quoted name is doubled. */
-    size_t o = 0;
-    for (size_t i = 0; in[i] && o + 2 < cap; i++) {
-        if (in[i] == '"') {
-            out[o++] = '"';
-        }
-        out[o++] = in[i];
-    }
-    out[o] = '\0';
-}
-
 static void xfer_begin(struct session *s, const char *vpath, bool upload)
 {
     s->xfer.active = true;
@@ -1268,7 +1255,7 @@ void cmd_mkd(struct session *s, const char *arg)
     xclose(dirfd);
     info("created directory %s", vpath);
     char q[DEFS_PATH_MAX * 2];
-    quote_path(vpath, q, sizeof q);
+    ftp_quote_path(vpath, q, sizeof q);
     reply(s, FTP_PATH_CREATED, "\"%s\" created", q);
 }
 

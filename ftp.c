@@ -260,6 +260,19 @@ bool ftp_vpath(struct session *s, const char *arg, char *out, size_t outsz)
     return true;
 }
 
+void ftp_quote_path(const char *in, char *out, size_t cap)
+{
+    /* RFC 959 Appendix II: a '"' inside a quoted name is doubled. */
+    size_t o = 0;
+    for (size_t i = 0; in[i] && o + 2 < cap; i++) {
+        if (in[i] == '"') {
+            out[o++] = '"';
+        }
+        out[o++] = in[i];
+    }
+    out[o] = '\0';
+}
+
 /* ---- login ---- */
 
 static bool valid_username(const char *name)
@@ -640,16 +653,8 @@ void cmd_cdup(struct session *s, const char *arg)
 void cmd_pwd(struct session *s, const char *arg)
 {
     (void)arg;
-    /* RFC 959 Appendix II: a quote inside the name is doubled. */
     char q[DEFS_PATH_MAX * 2];
-    size_t o = 0;
-    for (size_t i = 0; s->cwd[i] && o + 2 < sizeof q; i++) {
-        if (s->cwd[i] == '"') {
-            q[o++] = '"';
-        }
-        q[o++] = s->cwd[i];
-    }
-    q[o] = '\0';
+    ftp_quote_path(s->cwd, q, sizeof q);
     reply(s, FTP_PATH_CREATED, "\"%s\" is the current directory", q);
 }
 

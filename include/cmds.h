@@ -39,4 +39,7 @@ int ftp_session(struct session *s);
  * PATH_MAX (553) and NUL/CR/LF (501): replies and returns false on error. */
 bool ftp_vpath(struct session *s, const char *arg, char *out, size_t outsz);
 
+/* ftp.c: a path for a 257 reply, each '"' doubled (RFC 959 Appendix II). */
+void ftp_quote_path(const char *in, char *out, size_t cap);
+
 #endif

@@ -334,3 +334,17 @@ def test_root_without_run_as_refused():
         r = srv.raw()
         check(r.reply()[0] == 421)
         check(srv.wait_log("must not be root"), srv.log())
+
+
+@test
+def test_quotes_doubled_in_257():
+    with Server(CLEAR, tls=False, files=FILES) as srv:
+        r = srv.raw()
+        r.reply()
+        r.cmd("USER alice")
+        r.cmd("PASS s3cret")
+        code, lines = r.cmd('MKD say "hi"')
+        check(code == 257 and lines[0] == '257 "/say ""hi""" created', lines)
+        check(r.cmd('CWD say "hi"')[0] == 250)
+        code, lines = r.cmd("PWD")
+        check(lines[0] == '257 "/say ""hi""" is the current directory', lines)
