@@ -211,6 +211,9 @@ static void dispatch(struct session *s, const char *line)
     if (!split_line(line, verb, &arg)) {
         char shown[VERB_MAX + 1];
         printable_verb(line, shown, sizeof shown);
+        int token = (int)strcspn(line, " ");
+        info("malformed command '%.*s': a verb is 1-%d ASCII letters", token > 32 ? 32 : token, line,
+             VERB_MAX);
         reply(s, FTP_SYNTAX, "Unknown command '%s'", shown);
         return;
     }
@@ -228,6 +231,7 @@ static void dispatch(struct session *s, const char *line)
     }
     const struct cmd *c = find_cmd(verb);
     if (!c) {
+        info("unknown command '%s'", verb);
         reply(s, FTP_SYNTAX, "Unknown command '%s'", verb);
         return;
     }
@@ -868,6 +872,8 @@ enum xfer_ctl ftp_xfer_command(struct session *s)
     char verb[VERB_MAX + 1];
     const char *arg;
     if (!split_line(line, verb, &arg)) {
+        int token = (int)strcspn(line, " ");
+        info("malformed command '%.*s' during a transfer", token > 32 ? 32 : token, line);
         reply(s, FTP_SYNTAX, "Unknown command");
         return XFER_GO_ON;
     }
