@@ -64,7 +64,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
-.PHONY: all deps clean check check-unit check-e2e check-asan check-mbedtls36 lint demo install \
+.PHONY: bench-quick all deps clean check check-unit check-e2e check-asan check-mbedtls36 lint demo install \
         fuzz bench interop-report
 
 all: $(BIN)
@@ -125,7 +125,13 @@ demo: deps
 	$(MAKE) all
 	sh contrib/demo.sh
 
-bench: all
+# Figures, not tests: binary size, session memory and latency, TLS costs,
+# bulk transfer speed. bench-quick skips the 2-4 minute throughput run.
+bench: bench-quick
+	python3 bench/throughput ./ftpsd-inetd
+
+bench-quick: all
+	python3 bench/session ./ftpsd-inetd
 	sh bench/handshake
 
 clean:
