@@ -556,7 +556,7 @@ static int open_upload(struct session *s, struct upload *u, uint64_t rest, bool 
 static int publish_atomic(struct upload *u)
 {
     if (u->noreplace) {
-        if (renameat2(u->dirfd, u->temp, u->dirfd, u->leaf, RENAME_NOREPLACE) == 0) {
+        if (sys_rename_noreplace(u->dirfd, u->temp, u->dirfd, u->leaf) == 0) {
             return 0;
         }
         if (errno != EINVAL && errno != ENOSYS) {
@@ -1331,7 +1331,7 @@ void cmd_rnto(struct session *s, const char *arg)
     int r;
     bool noreplace = !(s->eff.access & POL_ACC_DELETE);
     if (noreplace) {
-        r = renameat2(from_dir, from_leaf, to_dir, to_leaf, RENAME_NOREPLACE);
+        r = sys_rename_noreplace(from_dir, from_leaf, to_dir, to_leaf);
         if (r != 0 && (errno == EINVAL || errno == ENOSYS)) {
             struct stat st;
             if (fstatat(to_dir, to_leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) {

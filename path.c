@@ -14,10 +14,30 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+/* Toolchains without kernel headers (musl-gcc, some router SDKs) still get
+ * openat2: struct open_how and the RESOLVE_ bits are kernel ABI
+ * (include/uapi/linux/openat2.h, Linux 5.6). Without SYS_openat2 the
+ * O_NOFOLLOW walk is the only path. */
+#if defined(__has_include)
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#define HAVE_LINUX_OPENAT2_H 1
+#endif
+#endif
+#ifndef HAVE_LINUX_OPENAT2_H
+struct open_how {
+    uint64_t flags;
+    uint64_t mode;
+    uint64_t resolve;
+};
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_BENEATH 0x08
+#endif
 
 #include "defs.h"
 #include "sys.h"
@@ -139,6 +159,7 @@ static int open_walk(int root_fd, const char *rel, int flags, mode_t mode)
 int path_open(int root_fd, const char *vpath, int flags, mode_t mode)
 {
     const char *rel = relative(vpath);
+#ifdef SYS_openat2
     static bool no_openat2;
     if (!no_openat2) {
         struct open_how how = {
@@ -155,6 +176,7 @@ int path_open(int root_fd, const char *vpath, int flags, mode_t mode)
         }
         no_openat2 = true;
     }
+#endif
     return open_walk(root_fd, rel, flags, mode);
 }
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -269,4 +270,19 @@ void sys_term_cleanup(int dirfd, const char *name)
     term_dirfd = -1;
     term_name = name;
     term_dirfd = dirfd;
+}
+
+int sys_rename_noreplace(int fromdir, const char *from, int todir, const char *to)
+{
+#ifdef SYS_renameat2
+    /* 1 is RENAME_NOREPLACE (include/uapi/linux/fs.h), kernel ABI. */
+    return (int)syscall(SYS_renameat2, fromdir, from, todir, to, 1U);
+#else
+    (void)fromdir;
+    (void)from;
+    (void)todir;
+    (void)to;
+    errno = ENOSYS;
+    return -1;
+#endif
 }

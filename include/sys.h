@@ -57,4 +57,9 @@ void sys_term_cleanup(int dirfd, const char *name);
 /* Sets TCP_NODELAY (SPEC §5) and SO_OOBINLINE where applicable. */
 void sys_tune_socket(int fd);
 
+/* renameat2(RENAME_NOREPLACE) by system call: glibc < 2.28 and musl < 1.2.5
+ * lack the wrapper. -1 with ENOSYS or EINVAL where the kernel or the file
+ * system cannot; callers fall back. */
+int sys_rename_noreplace(int fromdir, const char *from, int todir, const char *to);
+
 #endif
