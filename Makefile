@@ -86,9 +86,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIBFTPSD) | $(BUIL
 	    -o $@ $< $(LIBFTPSD) $(MBEDTLS_LIBS) $(CHECK_LIBS)
 
 # mbed TLS from source (3.6 LTS): `make check MBEDTLS_SRC=build/mbedtls-3.6.6`
+MBEDTLS_SRC_CFLAGS ?= -O2 -fPIE
 ifneq ($(MBEDTLS_SRC),)
 $(MBEDTLS_A):
-	$(MAKE) -C $(MBEDTLS_SRC) -j2 lib CFLAGS="-O2 -fPIE"
+	$(MAKE) -C $(MBEDTLS_SRC) -j2 lib CFLAGS="$(MBEDTLS_SRC_CFLAGS)"
 endif
 
 lint:
