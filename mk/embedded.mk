@@ -30,7 +30,7 @@ embedded:
 	$(MAKE) CC=$(MUSL_CC) MBEDTLS_SRC=$(EMBEDDED_MBEDTLS) BUILD=$(EMBEDDED_DIR)/obj \
 	    MBEDTLS_SRC_CFLAGS='-O2 -fPIE -ffunction-sections -fdata-sections' \
 	    LDFLAGS='-static -Wl,-z,relro,-z,now -Wl,--gc-sections' $(EMBEDDED_BIN)
-	@size $(EMBEDDED_BIN)
+	-@size $(EMBEDDED_BIN)
 
 check-embedded: embedded
 	FTPSD_BIN=$(abspath $(EMBEDDED_BIN)) python3 tests/e2e/run.py
