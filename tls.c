@@ -670,6 +670,22 @@ static int wait_fd(struct tls_conn *c, int fd, bool for_write)
     return sys_wait_fd(fd, for_write, left);
 }
 
+/* wait_fd for a bio callback: 0 when fd is ready, else the mbed TLS code
+ * to return (WANT_* on a timeout, noted in the connection; *_FAILED). */
+static int bio_wait(struct tls_conn *c, bool for_write)
+{
+    int w = wait_fd(c, for_write ? c->wfd : c->rfd, for_write);
+    if (w == 0) {
+        c->timed_out = true;
+        return for_write ? MBEDTLS_ERR_SSL_WANT_WRITE : MBEDTLS_ERR_SSL_WANT_READ;
+    }
+    if (w < 0) {
+        c->io_errno = errno;
+        return for_write ? MBEDTLS_ERR_NET_SEND_FAILED : MBEDTLS_ERR_NET_RECV_FAILED;
+    }
+    return 0;
+}
+
 /* Notes a fatal alert the peer sent in clear. mbed TLS reads a record
  * header (5 bytes) and then its body, so a clear alert shows up as a read
  * of "15 03 0x 00 02" followed by one of "02 <description>". Needed because
@@ -705,14 +721,9 @@ static int fd_recv(struct tls_conn *c, unsigned char *buf, size_t len)
         r = recv(c->rfd, buf, len, MSG_DONTWAIT);
     } while (r < 0 && errno == EINTR);
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOTSOCK)) {
-        int w = wait_fd(c, c->rfd, false);
-        if (w == 0) {
-            c->timed_out = true;
-            return MBEDTLS_ERR_SSL_WANT_READ;
-        }
-        if (w < 0) {
-            c->io_errno = errno;
-            return MBEDTLS_ERR_NET_RECV_FAILED;
+        int e = bio_wait(c, false);
+        if (e != 0) {
+            return e;
         }
         r = sys_read(c->rfd, buf, len);
     }
@@ -779,14 +790,9 @@ static int bio_send(void *p, const unsigned char *buf, size_t len)
             continue;
         }
         if ((errno == EAGAIN || errno == EWOULDBLOCK) && !waited) {
-            int w = wait_fd(c, c->wfd, true);
-            if (w == 0) {
-                c->timed_out = true;
-                return MBEDTLS_ERR_SSL_WANT_WRITE;
-            }
-            if (w < 0) {
-                c->io_errno = errno;
-                return MBEDTLS_ERR_NET_SEND_FAILED;
+            int e = bio_wait(c, true);
+            if (e != 0) {
+                return e;
             }
             waited = true;
             continue;

@@ -67,6 +67,23 @@ def free_port():
         return s.getsockname()[1]
 
 
+def read_all(sock, limit=None):
+    """Everything a (TLS) socket yields until EOF, a reset, a TLS error or
+    its timeout; at most about `limit` bytes when given."""
+    out = bytearray()
+    while True:
+        try:
+            b = sock.recv(65536)
+        except (ConnectionResetError, ssl.SSLError, socket.timeout):
+            break
+        if not b:
+            break
+        out += b
+        if limit and len(out) >= limit:
+            break
+    return bytes(out)
+
+
 class Server:
     """Context manager running the binary under a super-server.
 

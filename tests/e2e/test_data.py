@@ -15,7 +15,7 @@ import subprocess
 import threading
 import time
 
-from ftpsdtest import (IS_ROOT, RUN_AS, RawClient, ReusingFTP_TLS, Server, Skip, check,
+from ftpsdtest import (IS_ROOT, RUN_AS, read_all, RawClient, ReusingFTP_TLS, Server, Skip, check,
                        expect_code, hash_password, insecure_context, test, which)
 
 PW = hash_password("pw")
@@ -125,19 +125,6 @@ class Raw(RawClient):
         return s
 
 
-def read_all(sock, limit=None):
-    out = bytearray()
-    while True:
-        try:
-            d = sock.recv(1 << 16)
-        except (ConnectionResetError, ssl.SSLError):
-            break
-        if not d:
-            break
-        out += d
-        if limit and len(out) >= limit:
-            break
-    return bytes(out)
 
 
 # ---------------------------------------------------------------------------

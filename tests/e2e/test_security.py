@@ -29,7 +29,7 @@ import subprocess
 import threading
 import time
 
-from ftpsdtest import (IS_ROOT, RUN_AS, RawClient, Server, Skip, check, hash_password,
+from ftpsdtest import (IS_ROOT, RUN_AS, read_all, RawClient, Server, Skip, check, hash_password,
                        insecure_context, test, which)
 
 PW = hash_password("pw")
@@ -108,19 +108,6 @@ class Raw(RawClient):
         return code, lines, got
 
 
-def read_all(sock, limit=None):
-    out = bytearray()
-    while True:
-        try:
-            b = sock.recv(65536)
-        except (ConnectionResetError, ssl.SSLError, socket.timeout):
-            break
-        if not b:
-            break
-        out += b
-        if limit and len(out) >= limit:
-            break
-    return bytes(out)
 
 
 def raw(srv):
@@ -522,12 +509,20 @@ def test_s4_3_passive_connection_from_other_address_closed_unread():
         r.login()
         r.prot_p()
         r.cmd("TYPE I")
+        def thief_connects():
+            addr = r.pasv()
+            thief = socket.socket()
+            thief.bind(("127.0.0.2", 0))
+            thief.settimeout(10)
+            thief.connect(addr)
+            return addr, thief
+
+        def real_connects(addr):
+            real = socket.create_connection(addr, timeout=10)
+            return r.ctx.wrap_socket(real, server_hostname="localhost", session=r.sock.session)
+
         # Download: the thief connects first and even starts a handshake.
-        addr = r.pasv()
-        thief = socket.socket()
-        thief.bind(("127.0.0.2", 0))
-        thief.settimeout(10)
-        thief.connect(addr)
+        addr, thief = thief_connects()
         r.send("RETR d.bin\r\n")
         check(r.reply()[0] == 150)
         try:
@@ -537,18 +532,13 @@ def test_s4_3_passive_connection_from_other_address_closed_unread():
             raise AssertionError("the thief completed a TLS handshake (%d bytes)" % len(stolen))
         except (ssl.SSLError, OSError):
             pass  # closed under its feet: nothing was read, nothing sent
-        real = socket.create_connection(addr, timeout=10)
-        real = r.ctx.wrap_socket(real, server_hostname="localhost", session=r.sock.session)
+        real = real_connects(addr)
         got = read_all(real)
         real.close()
         code, lines = r.reply()
         check(code == 226 and got == data, (lines, len(got)))
         # Upload: bytes the thief sends never reach the file.
-        addr = r.pasv()
-        thief = socket.socket()
-        thief.bind(("127.0.0.2", 0))
-        thief.settimeout(10)
-        thief.connect(addr)
+        addr, thief = thief_connects()
         r.send("STOR up.bin\r\n")
         check(r.reply()[0] == 150)
         try:
@@ -558,8 +548,7 @@ def test_s4_3_passive_connection_from_other_address_closed_unread():
         leftover = read_all(thief)
         thief.close()
         check(leftover == b"", "the server answered the thief: %r" % leftover[:40])
-        real = socket.create_connection(addr, timeout=10)
-        real = r.ctx.wrap_socket(real, server_hostname="localhost", session=r.sock.session)
+        real = real_connects(addr)
         real.sendall(b"from the real client\n")
         real.unwrap().close()
         check(r.reply()[0] == 226)
