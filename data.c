@@ -974,6 +974,24 @@ static int connect_active(struct session *s, struct data_conn *dc, int64_t deadl
     return fd;
 }
 
+/* The admin's half of a 522: what to change on the client or the policy. */
+static void warn_not_resumed(const struct session *s)
+{
+    if (s->ccc_peer_skipped_close) {
+        /* OpenSSL marks a session that was not shut down properly as not
+         * resumable, so such a client cannot resume after CCC. */
+        warn("data connection refused: it did not resume the control connection's TLS session "
+             "(data-reuse required). The client left TLS at CCC without close_notify, which "
+             "makes OpenSSL-based clients drop the session: use curl --ftp-ssl-ccc-mode active, "
+             "or set data-reuse optional in the policy");
+        return;
+    }
+    warn("data connection refused: it did not resume the control connection's TLS session "
+         "(data-reuse required). Fix on the client: curl, lftp and FileZilla resume by default; "
+         "Python ftplib needs session=self.sock.session in ntransfercmd; or set data-reuse "
+         "optional in the policy");
+}
+
 struct data_conn *data_open(struct session *s)
 {
     struct data_conn *dc = &the_conn;
@@ -1036,6 +1054,7 @@ struct data_conn *data_open(struct session *s)
     struct tls_conn *c = tls_accept(s->tls, fd, fd, TLS_ROLE_DATA,
                                     DEFS_DATA_CONNECT_TIMEOUT * 1000, terr, sizeof terr);
     if (!c && tls_last_accept_not_resumed()) {
+        warn_not_resumed(s);
         data_abandon(s, dc);
         reply(s, FTP_EXT_NETWORK, "Data connection must resume the control connection's TLS session");
         return NULL;
@@ -1052,10 +1071,7 @@ struct data_conn *data_open(struct session *s)
      * port (the attack vsftpd's require_ssl_reuse stops); resumption proves
      * it comes from the party that holds the control session's keys. */
     if (s->pol->data_reuse_required && !tls_resumed(c)) {
-        warn("data connection refused: it did not resume the control connection's TLS session "
-             "(data-reuse required). Fix on the client: curl, lftp and FileZilla resume by "
-             "default; Python ftplib needs session=self.sock.session in ntransfercmd; or set "
-             "data-reuse optional in the policy");
+        warn_not_resumed(s);
         /* close_notify, so the client sees a clean end and reads the 522. */
         (void)tls_close(c, false, 1000);
         dc->tls = NULL;

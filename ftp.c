@@ -461,11 +461,11 @@ void cmd_rein(struct session *s, const char *arg)
     if (s->ctrl_tls) {
         /* RFC 4217 §13: the reply goes under TLS, then the TLS session ends
          * both ways and the client may AUTH again. */
-        bool clean = tls_close(s->ctrl_tls, true, 10000);
+        enum tls_clear_result r = tls_clear(s->ctrl_tls, (int)s->pol->idle * 1000);
         s->ctrl_tls = NULL;
         s->sni[0] = '\0';
         lr_clear(&s->lr);
-        if (!clean) {
+        if (r != TLS_CLEAR_CLEAN) {
             info("REIN: the client did not answer close_notify");
         }
     }
@@ -826,18 +826,20 @@ void cmd_ccc(struct session *s, const char *arg)
         return;
     }
     reply(s, FTP_OK, "CCC ok; control channel is clear from now on");
-    bool clean = tls_close(s->ctrl_tls, true, 10000);
+    enum tls_clear_result r = tls_clear(s->ctrl_tls, (int)s->pol->idle * 1000);
     s->ctrl_tls = NULL;
     s->ccc_done = true;
     lr_clear(&s->lr);
-    if (!clean) {
-        err("CCC: the client did not complete the close_notify exchange");
+    if (r == TLS_CLEAR_FAILED) {
+        err("CCC: the TLS close_notify exchange failed");
         s->quit = true;
         s->exit_code = EXIT_TLS;
         s->end_reason = "CCC close_notify failed";
         return;
     }
-    info("CCC: control channel is now clear");
+    s->ccc_peer_skipped_close = r == TLS_CLEAR_PEER_SKIPPED;
+    info("CCC: control channel is now clear%s",
+         r == TLS_CLEAR_PEER_SKIPPED ? " (the client sent no close_notify: curl's default CCC mode)" : "");
 }
 
 void cmd_sec_refused(struct session *s, const char *arg)

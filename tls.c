@@ -2016,47 +2016,91 @@ bool tls_pending(const struct tls_conn *c)
     return mbedtls_ssl_get_bytes_avail(&c->ssl) > 0 || mbedtls_ssl_check_pending(&c->ssl) != 0;
 }
 
-bool tls_close(struct tls_conn *c, bool wait_peer, int timeout_ms)
+/* Reads up to the peer's close_notify within the current deadline. */
+static bool read_peer_close(struct tls_conn *c)
 {
+    unsigned char junk[1024];
+    size_t dropped = 0;
     bool ok = true;
+    for (;;) {
+        int ret = mbedtls_ssl_read(&c->ssl, junk, sizeof junk);
+        if (ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
+            break;
+        }
+        if (ret > 0) {
+            /* Protected bytes the client sent before its close_notify
+             * (CCC, REIN): a command sent then cannot be trusted to
+             * belong to the clear channel, so it is dropped. */
+            dropped += (size_t)ret;
+            continue;
+        }
+        if ((ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) && !c->timed_out) {
+            continue;
+        }
+        ok = false;
+        break;
+    }
+    if (dropped > 0) {
+        info("TLS close: dropped %zu protected bytes sent before the client's close_notify", dropped);
+    }
+    return ok;
+}
+
+static bool send_close_notify(struct tls_conn *c)
+{
     int ret;
-    enter(c, timeout_ms);
     do {
         ret = mbedtls_ssl_close_notify(&c->ssl);
     } while ((ret == MBEDTLS_ERR_SSL_WANT_WRITE || ret == MBEDTLS_ERR_SSL_WANT_READ) &&
              !c->timed_out);
-    if (ret != 0) {
-        ok = false;
-    }
+    return ret == 0;
+}
+
+bool tls_close(struct tls_conn *c, bool wait_peer, int timeout_ms)
+{
+    enter(c, timeout_ms);
+    bool ok = send_close_notify(c);
     if (ok && wait_peer && !c->peer_closed) {
-        unsigned char junk[1024];
-        size_t dropped = 0;
-        for (;;) {
-            ret = mbedtls_ssl_read(&c->ssl, junk, sizeof junk);
-            if (ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
-                break;
-            }
-            if (ret > 0) {
-                /* Protected bytes the client sent before its close_notify
-                 * (CCC, REIN): a command sent then cannot be trusted to
-                 * belong to the clear channel, so it is dropped. */
-                dropped += (size_t)ret;
-                continue;
-            }
-            if ((ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) &&
-                !c->timed_out) {
-                continue;
-            }
-            ok = false;
-            break;
-        }
-        if (dropped > 0) {
-            info("TLS close: dropped %zu protected bytes sent before the client's close_notify",
-                 dropped);
-        }
+        ok = read_peer_close(c);
     }
     conn_free(c);
     return ok;
+}
+
+enum tls_clear_result tls_clear(struct tls_conn *c, int timeout_ms)
+{
+    enter(c, timeout_ms);
+    enum tls_clear_result res = TLS_CLEAR_FAILED;
+    if (!send_close_notify(c)) {
+        goto out;
+    }
+    if (!c->peer_closed && !mbedtls_ssl_check_pending(&c->ssl)) {
+        /* What comes next is either a TLS record (content types 20-24:
+         * the close_notify alert) or, from a client that skips it, its
+         * next command in the clear, which starts with a letter. Peeked,
+         * so a clear command stays in the socket for the line reader. */
+        int w = wait_fd(c, c->rfd, false);
+        unsigned char first = 0;
+        ssize_t r = -1;
+        if (w == 1) {
+            do {
+                r = recv(c->rfd, &first, 1, MSG_PEEK);
+            } while (r < 0 && errno == EINTR);
+        }
+        if (w == 0 || (r == 1 && (first < 20 || first > 24))) {
+            res = TLS_CLEAR_PEER_SKIPPED;
+            goto out;
+        }
+        if (r != 1) {
+            goto out;
+        }
+    }
+    if (c->peer_closed || read_peer_close(c)) {
+        res = TLS_CLEAR_CLEAN;
+    }
+out:
+    conn_free(c);
+    return res;
 }
 
 void tls_discard(struct tls_conn *c)

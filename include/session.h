@@ -49,6 +49,7 @@ struct session {
 
     /* RFC 2228/4217 state */
     bool ccc_done;                /* control is clear for good */
+    bool ccc_peer_skipped_close;  /* ... and the client sent no close_notify */
     bool pbsz_done;
     bool prot_private;            /* PROT P */
     char sni[256];                /* SNI of the control handshake, "" if none */

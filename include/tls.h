@@ -58,6 +58,18 @@ bool tls_pending(const struct tls_conn *c);
  * peer's close_notify, as CCC and REIN need. Returns true if the exchange
  * completed cleanly. Frees c either way; the fds stay open. */
 bool tls_close(struct tls_conn *c, bool wait_peer, int timeout_ms);
+/* Ends TLS on the control connection (CCC, REIN) and leaves it clear:
+ * close_notify, then the client's. Clients differ: curl in its default
+ * (passive) CCC mode never sends close_notify and goes on with its next
+ * command in the clear (ProFTPD issue #954 met the same clients). Such a
+ * command is left unread for the clear line reader: PEER_SKIPPED. Nothing
+ * from the client within timeout_ms counts as PEER_SKIPPED too. Frees c. */
+enum tls_clear_result {
+    TLS_CLEAR_CLEAN,
+    TLS_CLEAR_PEER_SKIPPED,
+    TLS_CLEAR_FAILED,
+};
+enum tls_clear_result tls_clear(struct tls_conn *c, int timeout_ms);
 /* Frees c without sending anything (the connection is already broken). */
 void tls_discard(struct tls_conn *c);
 

@@ -171,6 +171,35 @@ def test_ccc_python():
 
 
 @test
+def test_ccc_curl_both_modes():
+    """curl's --ftp-ssl-ccc: in "active" mode it answers our close_notify;
+    in its default "passive" mode it never sends one and goes on in the
+    clear. Both must leave a usable clear control channel (ProFTPD issue
+    #954); the bytes downloaded after CCC must be the file's."""
+    if not which("curl"):
+        raise Skip("curl not installed")
+    data = os.urandom(200000)
+    for mode, reuse in (("active", "required"), ("passive", "optional"), ("passive", "required")):
+        with Server(policy("auth+data", "data-reuse " + reuse), files={"f.bin": data}) as srv:
+            r = subprocess.run(["curl", "-sS", "--ssl-reqd", "-k", "--max-time", "20",
+                                "--ftp-ssl-ccc", "--ftp-ssl-ccc-mode", mode,
+                                "ftp://alice:pw@127.0.0.1:%d/f.bin" % srv.port],
+                               capture_output=True, timeout=30)
+            check(srv.wait_log("CCC: control channel is now clear"), srv.log())
+            skipped = "sent no close_notify" in srv.log()
+            check(skipped == (mode == "passive"), (mode, srv.log()))
+            if reuse == "optional" or mode == "active":
+                check(r.returncode == 0 and r.stdout == data,
+                      (mode, reuse, r.returncode, len(r.stdout), r.stderr[-300:]))
+                check(srv.wait_log("session ended: QUIT"), srv.log())
+            else:
+                # OpenSSL drops a session that was not shut down, so curl
+                # cannot resume it: a 522, and the log says what to change.
+                check(r.returncode != 0 and r.stdout == b"", (r.returncode, r.stderr[-300:]))
+                check(srv.wait_log("--ftp-ssl-ccc-mode active"), srv.log())
+
+
+@test
 def test_rein_under_tls():
     with Server(policy("optional")) as srv:
         f = tls_login(srv)
@@ -184,6 +213,34 @@ def test_rein_under_tls():
         stat = f.sendcmd("STAT")
         check("Not logged in" in stat and "Clear" in stat, stat)
         f.quit()
+
+
+@test
+def test_rein_client_without_close_notify():
+    """REIN from a client that drops TLS without answering close_notify and
+    sends its next command in the clear: the command must arrive intact
+    (not be eaten as the start of a TLS record)."""
+    with Server(policy("optional")) as srv:
+        f = tls_login(srv)
+        resp = f.sendcmd("REIN")
+        check(resp.startswith("220"), resp)
+        plain = socket.socket(fileno=os.dup(f.sock.fileno()))
+        plain.settimeout(10)
+        plain.sendall(b"NOOP\r\n")
+        got = b""
+        deadline = time.monotonic() + 10
+        while b"200 " not in got and time.monotonic() < deadline:
+            d = plain.recv(4096)
+            if not d:
+                break
+            got += d
+        # our close_notify (one alert record), then the clear reply to NOOP
+        check(got[:1] == b"\x15" and len(got) > 5, got)
+        rest = got[5 + int.from_bytes(got[3:5], "big"):]
+        check(rest.startswith(b"200 "), got)
+        plain.sendall(b"QUIT\r\n")
+        plain.close()
+        f.sock.close()
 
 
 @test

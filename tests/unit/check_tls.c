@@ -816,6 +816,47 @@ START_TEST(test_close_both_ways)
 }
 END_TEST
 
+/* tls_clear (CCC, REIN) with a client that answers close_notify and with
+ * one that does not (curl's default CCC mode): either way the clear channel
+ * goes on with exactly the bytes the client sent in the clear. */
+static void clear_case(bool client_answers, enum tls_clear_result want)
+{
+    struct policy p;
+    struct run x;
+    struct tc_opts o = {
+        .act = TC_ACT_WAIT_CLOSE, .after_close = "PWD\r\n", .skip_close_reply = !client_answers};
+    char buf[32] = "";
+    mkpol(&p);
+    struct tls_ctx *ctx = mkctx(&p);
+    run_start(&x, ctx, TLS_ROLE_CONTROL, &o, 5000);
+    ck_assert_msg(x.c != NULL, "%s", x.err);
+    ck_assert_int_eq(tls_write(x.c, "200 CCC ok\r\n", 12), 12);
+    ck_assert_int_eq(tls_clear(x.c, 3000), want);
+    x.c = NULL;
+    size_t got = 0;
+    while (got < 5) {
+        ssize_t n = read(x.sv[0], buf + got, sizeof buf - 1 - got);
+        ck_assert_int_gt(n, 0);
+        got += (size_t)n;
+    }
+    ck_assert_str_eq(buf, "PWD\r\n");
+    run_end(&x);
+    ck_assert(x.r.peer_close_seen);
+    tls_free(ctx);
+}
+
+START_TEST(test_clear_client_answers)
+{
+    clear_case(true, TLS_CLEAR_CLEAN);
+}
+END_TEST
+
+START_TEST(test_clear_client_skips_close_notify)
+{
+    clear_case(false, TLS_CLEAR_PEER_SKIPPED);
+}
+END_TEST
+
 START_TEST(test_big_write)
 {
     enum { N = 300000 };
@@ -1184,6 +1225,8 @@ int main(void)
     tcase_add_test(ti, test_close_notify);
     tcase_add_test(ti, test_read_timeout);
     tcase_add_test(ti, test_close_both_ways);
+    tcase_add_test(ti, test_clear_client_answers);
+    tcase_add_test(ti, test_clear_client_skips_close_notify);
     tcase_add_test(ti, test_big_write);
     suite_add_tcase(s, ti);
 

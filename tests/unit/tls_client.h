@@ -72,6 +72,7 @@ struct tc_opts {
     enum tc_act act;
     const char *payload;
     const char *after_close;
+    bool skip_close_reply; /* TC_ACT_WAIT_CLOSE without answering (curl's passive CCC) */
     size_t read_expect;
     bool use_raw; /* send raw[] instead of a TLS client */
     const unsigned char *raw;
@@ -423,7 +424,9 @@ TC_FN void tc_run_tls(struct tc *t)
         );
         r->post_ret = ret;
         r->peer_close_seen = ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY;
-        (void)mbedtls_ssl_close_notify(&ssl);
+        if (!o->skip_close_reply) {
+            (void)mbedtls_ssl_close_notify(&ssl);
+        }
         if (o->after_close != NULL) {
             (void)send(t->fd, o->after_close, strlen(o->after_close), MSG_NOSIGNAL);
         }
