@@ -977,13 +977,16 @@ static int connect_active(struct session *s, struct data_conn *dc, int64_t deadl
 /* The admin's half of a 522: what to change on the client or the policy. */
 static void warn_not_resumed(const struct session *s)
 {
-    if (s->ccc_peer_skipped_close) {
-        /* OpenSSL marks a session that was not shut down properly as not
-         * resumable, so such a client cannot resume after CCC. */
+    if (s->ccc_done) {
+        /* lftp resumes from its live control session, gone after CCC;
+         * OpenSSL marks a session left without close_notify (curl's
+         * default CCC mode) as not resumable. curl --ftp-ssl-ccc-mode
+         * active keeps a resumable session. */
         warn("data connection refused: it did not resume the control connection's TLS session "
-             "(data-reuse required). The client left TLS at CCC without close_notify, which "
-             "makes OpenSSL-based clients drop the session: use curl --ftp-ssl-ccc-mode active, "
-             "or set data-reuse optional in the policy");
+             "(data-reuse required). After CCC%s some clients have no session left to resume "
+             "(lftp; curl unless --ftp-ssl-ccc-mode active): use that curl option, or set "
+             "data-reuse optional for clients that send CCC",
+             s->ccc_peer_skipped_close ? " without the client's close_notify" : "");
         return;
     }
     warn("data connection refused: it did not resume the control connection's TLS session "

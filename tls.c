@@ -2067,35 +2067,69 @@ bool tls_close(struct tls_conn *c, bool wait_peer, int timeout_ms)
     return ok;
 }
 
+/* What the client sends next, peeked: a TLS record (content types 20-24,
+ * here its close_notify), a clear command (it starts with a letter),
+ * nothing before the deadline, or EOF/an error. */
+enum next_bytes { NEXT_ERROR, NEXT_NOTHING, NEXT_TLS, NEXT_CLEAR };
+
+static enum next_bytes peek_next(struct tls_conn *c)
+{
+    if (mbedtls_ssl_check_pending(&c->ssl)) {
+        return NEXT_TLS;
+    }
+    int w = wait_fd(c, c->rfd, false);
+    if (w == 0) {
+        return NEXT_NOTHING;
+    }
+    unsigned char first = 0;
+    ssize_t r = -1;
+    if (w == 1) {
+        do {
+            r = recv(c->rfd, &first, 1, MSG_PEEK);
+        } while (r < 0 && errno == EINTR);
+    }
+    if (r != 1) {
+        return NEXT_ERROR;
+    }
+    return first >= 20 && first <= 24 ? NEXT_TLS : NEXT_CLEAR;
+}
+
 enum tls_clear_result tls_clear(struct tls_conn *c, int timeout_ms)
 {
-    enter(c, timeout_ms);
     enum tls_clear_result res = TLS_CLEAR_FAILED;
+    /* Let the client speak first. lftp and curl's "active" CCC mode send
+     * close_notify as soon as they read the reply; ours then answers it.
+     * Sent at once instead, ours may reach lftp in the same read as the
+     * reply, and lftp takes it for a dropped connection (ProFTPD issue
+     * #876 shows the same loop). curl's default "passive" mode waits for
+     * ours, which follows after TLS_CLEAR_CLIENT_FIRST_MS. */
+    enter(c, TLS_CLEAR_CLIENT_FIRST_MS);
+    enum next_bytes next = peek_next(c);
+    if (next == NEXT_TLS) {
+        enter(c, timeout_ms);
+        if (read_peer_close(c) && send_close_notify(c)) {
+            res = TLS_CLEAR_CLEAN;
+        }
+        goto out;
+    }
+    if (next == NEXT_CLEAR) {
+        /* The client left TLS without a word and already talks in the
+         * clear: a close_notify now would land in its clear reader. The
+         * command stays in the socket for the line reader. */
+        res = TLS_CLEAR_PEER_SKIPPED;
+        goto out;
+    }
+    if (next == NEXT_ERROR) {
+        goto out;
+    }
+    enter(c, timeout_ms);
     if (!send_close_notify(c)) {
         goto out;
     }
-    if (!c->peer_closed && !mbedtls_ssl_check_pending(&c->ssl)) {
-        /* What comes next is either a TLS record (content types 20-24:
-         * the close_notify alert) or, from a client that skips it, its
-         * next command in the clear, which starts with a letter. Peeked,
-         * so a clear command stays in the socket for the line reader. */
-        int w = wait_fd(c, c->rfd, false);
-        unsigned char first = 0;
-        ssize_t r = -1;
-        if (w == 1) {
-            do {
-                r = recv(c->rfd, &first, 1, MSG_PEEK);
-            } while (r < 0 && errno == EINTR);
-        }
-        if (w == 0 || (r == 1 && (first < 20 || first > 24))) {
-            res = TLS_CLEAR_PEER_SKIPPED;
-            goto out;
-        }
-        if (r != 1) {
-            goto out;
-        }
-    }
-    if (c->peer_closed || read_peer_close(c)) {
+    next = peek_next(c);
+    if (next == NEXT_NOTHING || next == NEXT_CLEAR) {
+        res = TLS_CLEAR_PEER_SKIPPED;
+    } else if (next == NEXT_TLS && read_peer_close(c)) {
         res = TLS_CLEAR_CLEAN;
     }
 out:

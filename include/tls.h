@@ -59,11 +59,13 @@ bool tls_pending(const struct tls_conn *c);
  * completed cleanly. Frees c either way; the fds stay open. */
 bool tls_close(struct tls_conn *c, bool wait_peer, int timeout_ms);
 /* Ends TLS on the control connection (CCC, REIN) and leaves it clear:
- * close_notify, then the client's. Clients differ: curl in its default
- * (passive) CCC mode never sends close_notify and goes on with its next
- * command in the clear (ProFTPD issue #954 met the same clients). Such a
- * command is left unread for the clear line reader: PEER_SKIPPED. Nothing
- * from the client within timeout_ms counts as PEER_SKIPPED too. Frees c. */
+ * close_notify both ways. Clients differ in who goes first: lftp and curl
+ * --ftp-ssl-ccc-mode active send theirs first, curl's default (passive)
+ * mode waits for ours, never answers it and goes on with its next command
+ * in the clear (ProFTPD issue #954 met the same clients). Such a command
+ * is left unread for the clear line reader: PEER_SKIPPED. Nothing from the
+ * client within timeout_ms counts as PEER_SKIPPED too. Frees c. */
+#define TLS_CLEAR_CLIENT_FIRST_MS 200
 enum tls_clear_result {
     TLS_CLEAR_CLEAN,
     TLS_CLEAR_PEER_SKIPPED,

@@ -380,6 +380,25 @@ def test_interop_lftp_active():
             check_resumed(srv)
 
 
+@row("lftp", "CCC after login (`ftp:ssl-use-ccc yes`), `data-reuse optional`",
+     notes="after CCC lftp has no TLS session left to resume: needs `data-reuse optional`",
+     tool="lftp")
+def test_interop_lftp_ccc():
+    steps = Steps()
+    need("lftp")
+    with Server(policy("data-reuse optional"), files=files()) as srv:
+        steps.srv = srv
+        lftp_round(srv, steps, "set ftp:ssl-use-ccc yes; ")
+        with steps("ccc"):
+            check(srv.wait_log("CCC: control channel is now clear"), "lftp sent no CCC")
+    # Under the default `data-reuse required` the data connection is refused
+    # and the log tells the admin why and what to change.
+    with Server(policy(), files=files()) as srv:
+        r = lftp(srv, "cls -1", "set ftp:ssl-use-ccc yes; ", timeout=30)
+        check(r.returncode != 0 and "522" in r.stderr, (r.returncode, r.stderr[-300:]))
+        check(srv.wait_log("After CCC"), srv.log())
+
+
 # ---------------------------------------------------------------------------
 # Python ftplib
 # ---------------------------------------------------------------------------

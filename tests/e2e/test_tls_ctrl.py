@@ -226,7 +226,7 @@ def test_rein_client_without_close_notify():
         check(resp.startswith("220"), resp)
         plain = socket.socket(fileno=os.dup(f.sock.fileno()))
         plain.settimeout(10)
-        plain.sendall(b"NOOP\r\n")
+        plain.sendall(b"NOOP\r\n")  # at once: before the server's close_notify
         got = b""
         deadline = time.monotonic() + 10
         while b"200 " not in got and time.monotonic() < deadline:
@@ -234,10 +234,12 @@ def test_rein_client_without_close_notify():
             if not d:
                 break
             got += d
-        # our close_notify (one alert record), then the clear reply to NOOP
-        check(got[:1] == b"\x15" and len(got) > 5, got)
-        rest = got[5 + int.from_bytes(got[3:5], "big"):]
-        check(rest.startswith(b"200 "), got)
+        # The clear reply to NOOP. A client this fast gets no close_notify
+        # (it would land in its clear reader); a slow one (NOOP later than
+        # TLS_CLEAR_CLIENT_FIRST_MS) gets one record first.
+        if got[:1] in (b"\x15", b"\x17") and len(got) >= 5:
+            got = got[5 + int.from_bytes(got[3:5], "big"):]
+        check(got.startswith(b"200 "), got)
         plain.sendall(b"QUIT\r\n")
         plain.close()
         f.sock.close()
