@@ -283,6 +283,19 @@ def test_interop_curl_active():
             check("<- EPRT" in log or "<- PORT" in log, "curl did not use active mode")
 
 
+@row("curl", "CCC after login (`--ftp-ssl-ccc --ftp-ssl-ccc-mode active`)", tool="curl",
+     notes="in curl's default passive CCC mode OpenSSL drops the session: needs `data-reuse optional`")
+def test_interop_curl_ccc():
+    need("curl")
+    steps = Steps()
+    with Server(policy(), files=files()) as srv:
+        steps.srv = srv
+        curl_round(srv, steps, "ftp", extra=("--ftp-ssl-ccc", "--ftp-ssl-ccc-mode", "active"))
+        with steps("ccc"):
+            check(srv.wait_log("CCC: control channel is now clear"), "curl sent no CCC")
+            check_resumed(srv)
+
+
 # ---------------------------------------------------------------------------
 # lftp
 # ---------------------------------------------------------------------------
