@@ -788,28 +788,41 @@ START_TEST(test_read_timeout)
 }
 END_TEST
 
-/* CCC / REIN: close_notify both ways, then the clear channel goes on with
- * exactly the bytes the client sent after its close_notify. */
+/* CCC / REIN helpers: a control session whose client acts as o says, with
+ * the 200 reply already written; then what the client sent in the clear. */
+static struct tls_ctx *start_ccc(struct policy *p, struct run *x, const struct tc_opts *o)
+{
+    mkpol(p);
+    struct tls_ctx *ctx = mkctx(p);
+    run_start(x, ctx, TLS_ROLE_CONTROL, o, 5000);
+    ck_assert_msg(x->c != NULL, "%s", x->err);
+    ck_assert_int_eq(tls_write(x->c, "200 CCC ok\r\n", 12), 12);
+    return ctx;
+}
+
+static void expect_clear(struct run *x, const char *want)
+{
+    char buf[32] = "";
+    size_t got = 0;
+    while (got < strlen(want)) {
+        ssize_t n = read(x->sv[0], buf + got, sizeof buf - 1 - got);
+        ck_assert_int_gt(n, 0);
+        got += (size_t)n;
+    }
+    ck_assert_str_eq(buf, want);
+}
+
+/* The data connection's close (tls_close waiting for the peer): close_notify
+ * both ways, and the bytes after it are left alone. */
 START_TEST(test_close_both_ways)
 {
     struct policy p;
     struct run x;
     struct tc_opts o = {.act = TC_ACT_WAIT_CLOSE, .after_close = "PBSZ 0\r\n"};
-    char buf[32] = "";
-    mkpol(&p);
-    struct tls_ctx *ctx = mkctx(&p);
-    run_start(&x, ctx, TLS_ROLE_CONTROL, &o, 5000);
-    ck_assert_msg(x.c != NULL, "%s", x.err);
-    ck_assert_int_eq(tls_write(x.c, "200 CCC ok\r\n", 12), 12);
+    struct tls_ctx *ctx = start_ccc(&p, &x, &o);
     ck_assert(tls_close(x.c, true, 3000));
     x.c = NULL;
-    size_t got = 0;
-    while (got < 8) {
-        ssize_t n = read(x.sv[0], buf + got, sizeof buf - 1 - got);
-        ck_assert_int_gt(n, 0);
-        got += (size_t)n;
-    }
-    ck_assert_str_eq(buf, "PBSZ 0\r\n");
+    expect_clear(&x, "PBSZ 0\r\n");
     run_end(&x);
     ck_assert(x.r.peer_close_seen);
     tls_free(ctx);
@@ -825,21 +838,10 @@ static void clear_case(bool client_answers, enum tls_clear_result want)
     struct run x;
     struct tc_opts o = {
         .act = TC_ACT_WAIT_CLOSE, .after_close = "PWD\r\n", .skip_close_reply = !client_answers};
-    char buf[32] = "";
-    mkpol(&p);
-    struct tls_ctx *ctx = mkctx(&p);
-    run_start(&x, ctx, TLS_ROLE_CONTROL, &o, 5000);
-    ck_assert_msg(x.c != NULL, "%s", x.err);
-    ck_assert_int_eq(tls_write(x.c, "200 CCC ok\r\n", 12), 12);
+    struct tls_ctx *ctx = start_ccc(&p, &x, &o);
     ck_assert_int_eq(tls_clear(x.c, 3000), want);
     x.c = NULL;
-    size_t got = 0;
-    while (got < 5) {
-        ssize_t n = read(x.sv[0], buf + got, sizeof buf - 1 - got);
-        ck_assert_int_gt(n, 0);
-        got += (size_t)n;
-    }
-    ck_assert_str_eq(buf, "PWD\r\n");
+    expect_clear(&x, "PWD\r\n");
     run_end(&x);
     ck_assert(x.r.peer_close_seen);
     tls_free(ctx);
