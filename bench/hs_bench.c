@@ -142,8 +142,16 @@ static int getrandom_cb(void *p, unsigned char *out, size_t len)
     return getrandom(out, len, 0) == (ssize_t)len ? 0 : -1;
 }
 
-/* The seeding a fresh process pays, measured in a fresh process. */
-static double seed_in_child(bool use_default)
+/* What a figure measured in a fresh process needs to know. */
+struct child_job {
+    bool use_default; /* seeding: mbed TLS's entropy sources, else getrandom */
+    const char *cert, *key;
+    enum tc_ver ver;
+};
+
+/* Runs fn in a forked child (nothing warm: EC tables, caches, entropy) and
+ * returns the microseconds it reports, or -1. */
+static double in_child(double (*fn)(const struct child_job *), const struct child_job *job)
 {
     int pfd[2];
     double us = -1;
@@ -152,18 +160,7 @@ static double seed_in_child(bool use_default)
     }
     pid_t pid = fork();
     if (pid == 0) {
-        mbedtls_ctr_drbg_context drbg;
-        mbedtls_entropy_context ent;
-        double t0 = now_us(CLOCK_MONOTONIC);
-        mbedtls_ctr_drbg_init(&drbg);
-        int ret;
-        if (use_default) {
-            mbedtls_entropy_init(&ent);
-            ret = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0);
-        } else {
-            ret = mbedtls_ctr_drbg_seed(&drbg, getrandom_cb, NULL, NULL, 0);
-        }
-        double dt = ret == 0 ? now_us(CLOCK_MONOTONIC) - t0 : -1;
+        double dt = fn(job);
         if (write(pfd[1], &dt, sizeof dt) != (ssize_t)sizeof dt) {
             _exit(1);
         }
@@ -180,40 +177,41 @@ static double seed_in_child(bool use_default)
     return us;
 }
 
-/* tls_init in a fresh process (what every connection pays before 220). */
-static double init_in_child(const char *cert, const char *key)
+static void bench_policy(struct policy *p, const struct child_job *job)
 {
-    int pfd[2];
-    double us = -1;
-    if (pipe(pfd) != 0) {
-        return -1;
+    pol_defaults(p);
+    p->path = (char *)"bench";
+    p->cert[0] = (char *)job->cert;
+    p->key[0] = (char *)job->key;
+    p->ncert = p->nkey = 1;
+}
+
+/* The seeding a fresh process pays (wall time). */
+static double seed_job(const struct child_job *job)
+{
+    mbedtls_ctr_drbg_context drbg;
+    mbedtls_entropy_context ent;
+    double t0 = now_us(CLOCK_MONOTONIC);
+    mbedtls_ctr_drbg_init(&drbg);
+    int ret;
+    if (job->use_default) {
+        mbedtls_entropy_init(&ent);
+        ret = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0);
+    } else {
+        ret = mbedtls_ctr_drbg_seed(&drbg, getrandom_cb, NULL, NULL, 0);
     }
-    pid_t pid = fork();
-    if (pid == 0) {
-        struct policy p;
-        char err[256];
-        pol_defaults(&p);
-        p.path = (char *)"bench";
-        p.cert[0] = (char *)cert;
-        p.key[0] = (char *)key;
-        p.ncert = p.nkey = 1;
-        double t0 = now_us(CLOCK_MONOTONIC);
-        struct tls_ctx *ctx = tls_init(&p, err, sizeof err);
-        double dt = ctx != NULL ? now_us(CLOCK_MONOTONIC) - t0 : -1;
-        if (write(pfd[1], &dt, sizeof dt) != (ssize_t)sizeof dt) {
-            _exit(1);
-        }
-        _exit(0);
-    }
-    close(pfd[1]);
-    if (pid > 0 && read(pfd[0], &us, sizeof us) != (ssize_t)sizeof us) {
-        us = -1;
-    }
-    close(pfd[0]);
-    if (pid > 0) {
-        waitpid(pid, NULL, 0);
-    }
-    return us;
+    return ret == 0 ? now_us(CLOCK_MONOTONIC) - t0 : -1;
+}
+
+/* tls_init (what every connection pays before 220, wall time). */
+static double init_job(const struct child_job *job)
+{
+    struct policy p;
+    char err[256];
+    bench_policy(&p, job);
+    double t0 = now_us(CLOCK_MONOTONIC);
+    struct tls_ctx *ctx = tls_init(&p, err, sizeof err);
+    return ctx != NULL ? now_us(CLOCK_MONOTONIC) - t0 : -1;
 }
 
 /* Record-layer throughput of one suite: the server sends `mib` MiB in
@@ -280,46 +278,20 @@ static int bench_xfer(const char *cert, const char *key, int suite, const char *
     return 0;
 }
 
-/* tls_init plus the first full handshake in a fresh process: what one
- * FTPS session really pays (nothing is warm: EC tables, caches). Server
- * thread CPU of both, in microseconds. */
-static double first_in_child(const char *cert, const char *key, enum tc_ver ver)
+/* tls_init plus the first full handshake: what one FTPS session really
+ * pays. Server thread CPU of both, in microseconds. */
+static double first_job(const struct child_job *job)
 {
-    int pfd[2];
-    double us = -1;
-    if (pipe(pfd) != 0) {
-        return -1;
-    }
-    pid_t pid = fork();
-    if (pid == 0) {
-        struct policy p;
-        char err[256];
-        static struct tc_result r;
-        struct tc_opts o = {.ver = ver, .act = TC_ACT_CLOSE};
-        pol_defaults(&p);
-        p.path = (char *)"bench";
-        p.cert[0] = (char *)cert;
-        p.key[0] = (char *)key;
-        p.ncert = p.nkey = 1;
-        double t0 = now_us(CLOCK_THREAD_CPUTIME_ID);
-        struct tls_ctx *ctx = tls_init(&p, err, sizeof err);
-        double init = now_us(CLOCK_THREAD_CPUTIME_ID) - t0;
-        double hs = ctx != NULL ? one(ctx, TLS_ROLE_CONTROL, &o, &r, NULL) : -1;
-        double dt = hs >= 0 ? init + hs : -1;
-        if (write(pfd[1], &dt, sizeof dt) != (ssize_t)sizeof dt) {
-            _exit(1);
-        }
-        _exit(0);
-    }
-    close(pfd[1]);
-    if (pid > 0 && read(pfd[0], &us, sizeof us) != (ssize_t)sizeof us) {
-        us = -1;
-    }
-    close(pfd[0]);
-    if (pid > 0) {
-        waitpid(pid, NULL, 0);
-    }
-    return us;
+    struct policy p;
+    char err[256];
+    static struct tc_result r;
+    struct tc_opts o = {.ver = job->ver, .act = TC_ACT_CLOSE};
+    bench_policy(&p, job);
+    double t0 = now_us(CLOCK_THREAD_CPUTIME_ID);
+    struct tls_ctx *ctx = tls_init(&p, err, sizeof err);
+    double init = now_us(CLOCK_THREAD_CPUTIME_ID) - t0;
+    double hs = ctx != NULL ? one(ctx, TLS_ROLE_CONTROL, &o, &r, NULL) : -1;
+    return hs >= 0 ? init + hs : -1;
 }
 
 int main(int argc, char **argv)
@@ -371,16 +343,16 @@ int main(int argc, char **argv)
     }
 #if defined(MBEDTLS_ENTROPY_C)
     for (int i = 0; i < n; i++) {
-        v[i] = seed_in_child(true);
+        v[i] = in_child(seed_job, &(struct child_job){.use_default = true});
     }
     report("drbg_seed_mbedtls_entropy", v, n, "us_wall");
 #endif
     for (int i = 0; i < n; i++) {
-        v[i] = seed_in_child(false);
+        v[i] = in_child(seed_job, &(struct child_job){.use_default = false});
     }
     report("drbg_seed_getrandom", v, n, "us_wall");
     for (int i = 0; i < n; i++) {
-        v[i] = init_in_child(argv[1], argv[2]);
+        v[i] = in_child(init_job, &(struct child_job){.cert = argv[1], .key = argv[2]});
         if (v[i] < 0) {
             fprintf(stderr, "tls_init failed in child\n");
             return 1;
@@ -388,7 +360,7 @@ int main(int argc, char **argv)
     }
     report("tls_init_fresh_process", v, n, "us_wall");
     for (int i = 0; i < n; i++) {
-        v[i] = first_in_child(argv[1], argv[2], TC_VER_12);
+        v[i] = in_child(first_job, &(struct child_job){.cert = argv[1], .key = argv[2], .ver = TC_VER_12});
         if (v[i] < 0) {
             fprintf(stderr, "first handshake failed in child\n");
             return 1;
@@ -397,7 +369,7 @@ int main(int argc, char **argv)
     report("init+1st_handshake_tls12", v, n, "us_cpu");
 #if TC_HAVE_13
     for (int i = 0; i < n; i++) {
-        v[i] = first_in_child(argv[1], argv[2], TC_VER_DEFAULT);
+        v[i] = in_child(first_job, &(struct child_job){.cert = argv[1], .key = argv[2], .ver = TC_VER_DEFAULT});
         if (v[i] < 0) {
             fprintf(stderr, "first handshake failed in child\n");
             return 1;
