@@ -136,6 +136,14 @@ def one_new_session(srv, before, timeout=5):
     raise AssertionError("no session process appeared")
 
 
+def started_session(srv):
+    """A logged-in Client and the pid of the session process serving it."""
+    before = set(session_pids(srv))
+    c = Client("127.0.0.1", srv.port)
+    c.start()
+    return c, one_new_session(srv, before)
+
+
 class RssSampler(threading.Thread):
     """Samples VmHWM of every session process every `period` seconds."""
 
@@ -319,10 +327,7 @@ def test_load_vanished_clients_leave_no_process():
 
         # 1. RETR running, then the client's TCP connections close: no QUIT,
         #    no close_notify on either connection.
-        before = set(session_pids(srv))
-        c = Client("127.0.0.1", srv.port)
-        c.start()
-        pid = one_new_session(srv, before)
+        c, pid = started_session(srv)
         d = c.open_data("RETR big.bin")
         check(len(d.recv(65536)) > 0, "no data")
         vanish(d, c.sock)
@@ -330,10 +335,7 @@ def test_load_vanished_clients_leave_no_process():
         results.append(("RETR, client closed (FIN, no close_notify)", pid, took))
 
         # 2. The same with TCP resets.
-        before = set(session_pids(srv))
-        c = Client("127.0.0.1", srv.port)
-        c.start()
-        pid = one_new_session(srv, before)
+        c, pid = started_session(srv)
         d = c.open_data("RETR big.bin")
         check(len(d.recv(65536)) > 0, "no data")
         vanish(d, c.sock, reset=True)
@@ -341,10 +343,7 @@ def test_load_vanished_clients_leave_no_process():
         results.append(("RETR, client reset (RST)", pid, took))
 
         # 3. STOR running, the client vanishes: 426 to nobody, no file.
-        before = set(session_pids(srv))
-        c = Client("127.0.0.1", srv.port)
-        c.start()
-        pid = one_new_session(srv, before)
+        c, pid = started_session(srv)
         d = c.open_data("STOR vanished.bin")
         d.sendall(os.urandom(1 << 20))
         vanish(d, c.sock)
@@ -356,10 +355,7 @@ def test_load_vanished_clients_leave_no_process():
         # 4. A client that simply stops reading (data and control) and keeps
         #    its connections open: the data idle limit, then the control idle
         #    limit must end the session.
-        before = set(session_pids(srv))
-        c = Client("127.0.0.1", srv.port)
-        c.start()
-        pid = one_new_session(srv, before)
+        c, pid = started_session(srv)
         d = c.open_data("RETR big.bin", rcvbuf=4096)
         check(len(d.recv(4096)) > 0, "no data")
         took = wait_gone(pid, 2 * idle + 4)
@@ -395,10 +391,7 @@ def test_load_kill9_during_atomic_upload():
     with Server(policy("upload atomic"), files={"alice/old.bin": old}) as srv:
         remains = []
         for target, previous in (("new.bin", None), ("old.bin", old)):
-            before = set(session_pids(srv))
-            c = Client("127.0.0.1", srv.port)
-            c.start()
-            pid = one_new_session(srv, before)
+            c, pid = started_session(srv)
             temps_before = set(temporaries(alice(srv)))
             wchar0 = io_wchar(pid)
             d = c.open_data("STOR " + target)
