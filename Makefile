@@ -10,8 +10,9 @@ mandir ?= $(PREFIX)/share/man
 sysconfdir ?= /etc
 DESTDIR ?=
 
-SRCS := ftpsd-inetd.c ftp.c ctrl.c tls.c policy.c passwd.c path.c data.c files.c list.c \
-        sys.c buf.c log.c
+# Every .c file at the top level is part of the program (one concern each;
+# the README's design section is the map).
+SRCS := $(sort $(wildcard *.c))
 LIB_SRCS := $(filter-out ftpsd-inetd.c,$(SRCS))
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wstrict-prototypes \
