@@ -78,12 +78,11 @@ bool sys_ieq(const char *a, const char *b)
 
 ssize_t sys_read(int fd, void *buf, size_t n)
 {
-    for (;;) {
-        ssize_t r = read(fd, buf, n);
-        if (r >= 0 || errno != EINTR) {
-            return r;
-        }
-    }
+    ssize_t r;
+    do {
+        r = read(fd, buf, n);
+    } while (r < 0 && errno == EINTR);
+    return r;
 }
 
 bool sys_write_all(int fd, const void *buf, size_t n)
