@@ -4,7 +4,8 @@
  * function, in this order and nowhere else: find the control fd; read the
  * policy, certificates and keys, open host-path files (keylog, xferlog);
  * resolve `run-as`; setgroups; chroot; setgid; setuid; verify root cannot
- * come back; only then send the greeting and read a client byte. */
+ * come back; enter the seccomp sandbox; only then send the greeting and read
+ * a client byte. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -28,6 +29,7 @@
 #include "sys_fs.h"
 #include "sys_net.h"
 #include "sys_proc.h"
+#include "sys_sandbox.h"
 #include "tls.h"
 
 static struct session sess;
@@ -251,6 +253,18 @@ static void drop_privileges(int wfd)
     }
 }
 
+/* SPEC §4: the seccomp sandbox, after the drop and before the first client
+ * byte (so before implicit TLS's handshake). Where the kernel or an
+ * emulator (qemu-user) refuses seccomp, one warning and the session goes
+ * on: refusing every session there would only push people to turn it off. */
+static void enter_sandbox(bool on)
+{
+    char why[DEFS_WHY_MAX];
+    if (sys_sandbox_install(on, log_sigsafe, why, sizeof why) == SYS_SANDBOX_UNAVAILABLE) {
+        warn("seccomp sandbox not available: %s; the session goes on without it", why);
+    }
+}
+
 /* The policy, or a 421 and exit 1 with every error in the log. */
 static void load_policy(const char *policy_path, int wfd)
 {
@@ -338,7 +352,12 @@ static int serve(const char *policy_path)
 
     load_policy(policy_path, st.wfd);
     open_host_files(st.wfd, &st.tls, &st.xferlog_fd);
+    bool sandbox = true; /* pol.sandbox: the `sandbox on|off` directive */
+    if (sandbox) {
+        log_sigsafe_prepare(); /* its syslog socket, before chroot */
+    }
     drop_privileges(st.wfd);
+    enter_sandbox(sandbox);
 
     session_init(&sess, &st);
     sys_tune_socket(st.rfd);

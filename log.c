@@ -10,9 +10,15 @@
 #include <unistd.h>
 
 #include "sys.h"
+#include "sys_net.h"
 
 static enum pol_log target = POL_LOG_SYSLOG;
 static bool syslog_open;
+/* The signal-safe path (log_sigsafe): its own syslog socket, since
+ * syslog(3) is not async-signal-safe and hides its descriptor, and the
+ * head of each line, formatted in advance. */
+static int sigsafe_fd = -1;
+static char sigsafe_head[48];
 static char peer_prefix[96];
 static char user_prefix[DEFS_NAME_MAX + 8];
 
@@ -21,9 +27,72 @@ void log_early(int stderr_ok)
     target = stderr_ok ? POL_LOG_STDERR : POL_LOG_SYSLOG;
 }
 
+static void open_syslog(void)
+{
+    if (!syslog_open) {
+        openlog("ftpsd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+        syslog_open = true;
+    }
+}
+
 void log_open(enum pol_log t)
 {
     target = t;
+    /* LOG_NDELAY connects /dev/log now, while it is in reach: after chroot
+     * syslog(3) could not find it, and the sandbox refuses new sockets. */
+    if (t == POL_LOG_SYSLOG) {
+        open_syslog();
+    }
+}
+
+void log_sigsafe_prepare(void)
+{
+    long pid = (long)getpid();
+    if (target == POL_LOG_SYSLOG) {
+        if (sigsafe_fd < 0) {
+            sigsafe_fd = sys_unix_dgram_connect(_PATH_LOG);
+        }
+        /* RFC 3164 without a timestamp: the syslog daemon adds its own. */
+        (void)sys_fmt(sigsafe_head, sizeof sigsafe_head, "<%d>ftpsd[%ld]: ", LOG_DAEMON | LOG_ERR,
+                      pid);
+    } else {
+        (void)sys_fmt(sigsafe_head, sizeof sigsafe_head, "ftpsd[%ld]: ", pid);
+    }
+}
+
+static void put(char *dst, size_t dstsz, size_t *pos, const char *src)
+{
+    while (*src && *pos < dstsz) {
+        dst[(*pos)++] = *src++;
+    }
+}
+
+void log_sigsafe(const char *msg)
+{
+    char line[512];
+    size_t n = 0;
+    int fd;
+    if (target == POL_LOG_STDERR) {
+        fd = 2;
+    } else if (target == POL_LOG_SYSLOG) {
+        fd = sigsafe_fd;
+    } else {
+        return;
+    }
+    if (fd < 0 || sigsafe_head[0] == '\0') {
+        return;
+    }
+    put(line, sizeof line - 1, &n, sigsafe_head);
+    put(line, sizeof line - 1, &n, peer_prefix);
+    put(line, sizeof line - 1, &n, user_prefix);
+    if (target == POL_LOG_STDERR) {
+        put(line, sizeof line - 1, &n, "error: ");
+    }
+    put(line, sizeof line - 1, &n, msg);
+    if (target == POL_LOG_STDERR) {
+        line[n++] = '\n';
+    }
+    (void)sys_write_once(fd, line, n);
 }
 
 void log_set_peer(const char *peer)
@@ -85,10 +154,7 @@ void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
         (void)sys_write_all(2, line, len);
         return;
     }
-    if (!syslog_open) {
-        openlog("ftpsd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
-        syslog_open = true;
-    }
+    open_syslog();
     syslog(syslog_prio(lvl), "%s%s%s", peer_prefix, user_prefix, msg);
 }
 

@@ -8,7 +8,10 @@
 #include <netinet/tcp.h>
 #include <sys/sendfile.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include "sys.h"
 
 int sys_tcp_socket(int family)
 {
@@ -152,4 +155,28 @@ ssize_t sys_sendfile(int out_fd, int in_fd, off_t *off, size_t n)
 int sys_shutdown_write(int fd)
 {
     return shutdown(fd, SHUT_WR);
+}
+
+int sys_unix_dgram_connect(const char *path)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    if (!sys_copy(sun.sun_path, sizeof sun.sun_path, path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    int r;
+    do {
+        r = connect(fd, (const struct sockaddr *)&sun, (socklen_t)sizeof sun);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+        int e = errno;
+        (void)close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
 }

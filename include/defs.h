@@ -56,6 +56,9 @@
 #define DEFS_PBKDF2_SALT_MAX 64
 #define DEFS_PBKDF2_HASH_LEN 32
 #define DEFS_PASSWORD_MAX 1024
+/* BPF instructions the seccomp filter may take (the kernel's own cap is
+ * 4096; the allow-list needs about 300 on 32-bit systems, fewer on 64). */
+#define DEFS_SANDBOX_FILTER_MAX 1024
 /* Default policy path (SPEC §1). */
 #define DEFS_POLICY_PATH "/etc/ftpsd/policy"
 

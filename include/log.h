@@ -23,6 +23,13 @@ enum log_level { LOG_ERR_, LOG_WARN_, LOG_INFO_, LOG_DEBUG_ };
  * `stderr_ok`, else to syslog. */
 void log_open(enum pol_log target);
 void log_early(int stderr_ok);
+/* The async-signal-safe path for a line written just before the process
+ * dies (the seccomp sandbox's SIGSYS handler): log_sigsafe_prepare, called
+ * once the target is known and before chroot, opens what it needs (for
+ * syslog a socket of its own); log_sigsafe then writes `msg` as one error
+ * line, with the session prefix, using only write(2). */
+void log_sigsafe_prepare(void);
+void log_sigsafe(const char *msg);
 /* Sets the session prefix ("peer user") every later line carries. */
 void log_set_peer(const char *peer);
 void log_set_user(const char *user);

@@ -53,4 +53,8 @@ ssize_t sys_sendfile(int out_fd, int in_fd, off_t *off, size_t n);
 /* shutdown(SHUT_WR): our FIN. 0 or -1 with errno. */
 int sys_shutdown_write(int fd);
 
+/* A close-on-exec AF_UNIX datagram socket connected to `path` (the
+ * syslog socket); -1 with errno. */
+int sys_unix_dgram_connect(const char *path);
+
 #endif
