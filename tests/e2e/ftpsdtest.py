@@ -321,5 +321,56 @@ def expect_code(code, fn, *args):
     raise AssertionError("expected %d, got success %r" % (code, r))
 
 
+# ---- session processes: children of the super-server a test started ----
+
+def _stat(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        st = f.read()
+    comm = st[st.index("(") + 1:st.rindex(")")]
+    rest = st[st.rindex(")") + 2:].split()
+    return comm, int(rest[1])  # comm, ppid
+
+
+def session_pids(srv):
+    """Pids of the ftpsd-inetd processes whose parent is srv's super-server."""
+    parent = srv.proc.pid
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            comm, ppid = _stat(int(d))
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and comm == "ftpsd-inetd":
+            out.append(int(d))
+    return out
+
+
+def one_new_session(srv, before, timeout=5):
+    """The one session pid that appeared since `before` (a set)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        new = [p for p in session_pids(srv) if p not in before]
+        if len(new) == 1:
+            return new[0]
+        check(len(new) <= 1, "more than one new session: %s" % new)
+        time.sleep(0.02)
+    raise AssertionError("no session process appeared")
+
+
+def proc_status(pid):
+    """/proc/PID/status as a dict of its fields (text values); {} if gone."""
+    out = {}
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                out[k] = v.strip()
+    except OSError:
+        pass
+    return out
+
+
 def which(name):
     return shutil.which(name)

@@ -509,9 +509,15 @@ def session_under_setpriv(setpriv_args):
         for attempt in range(5):
             port = free_port()
             with open(errlog, "ab") as ef:
+                # systemd-socket-activate passes no environment unless told:
+                # a sanitizer build's options must reach it (no LSan at exit).
+                env = []
+                for v in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+                    if v in os.environ:
+                        env += ["-E", "%s=%s" % (v, os.environ[v])]
                 proc = subprocess.Popen(
-                    ["systemd-socket-activate", "--accept", "--inetd", "-l", "127.0.0.1:%d" % port,
-                     "setpriv"] + setpriv_args + [BIN, "-f", pol],
+                    ["systemd-socket-activate", "--accept", "--inetd", "-l", "127.0.0.1:%d" % port]
+                    + env + ["setpriv"] + setpriv_args + [BIN, "-f", pol],
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=ef, start_new_session=True)
             deadline = time.time() + 5
             while time.time() < deadline and proc.poll() is None:

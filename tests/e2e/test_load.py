@@ -22,7 +22,8 @@ import struct
 import threading
 import time
 
-from ftpsdtest import BIN, RawClient, Server, check, hash_password, insecure_context, test
+from ftpsdtest import (BIN, RawClient, Server, check, hash_password, insecure_context,
+                      one_new_session, session_pids, test)
 
 PW = hash_password("pw")  # 1000 iterations: logins stay cheap under load
 
@@ -56,30 +57,6 @@ def sanitized_build():
 # ---------------------------------------------------------------------------
 # Session processes: children of the super-server this test started
 # ---------------------------------------------------------------------------
-
-def _stat(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        st = f.read()
-    comm = st[st.index("(") + 1:st.rindex(")")]
-    rest = st[st.rindex(")") + 2:].split()
-    return comm, int(rest[1])  # comm, ppid
-
-
-def session_pids(srv):
-    """Pids of the ftpsd-inetd processes whose parent is srv's super-server."""
-    parent = srv.proc.pid
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            comm, ppid = _stat(int(d))
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == parent and comm == "ftpsd-inetd":
-            out.append(int(d))
-    return out
-
 
 def alive(pid):
     """True while `pid` exists and is not a zombie."""
@@ -122,18 +99,6 @@ def wait_gone(pid, timeout):
             return time.time() - t0
         time.sleep(0.05)
     return None
-
-
-def one_new_session(srv, before, timeout=5):
-    """The one session pid that appeared since `before` (a set)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        new = [p for p in session_pids(srv) if p not in before]
-        if len(new) == 1:
-            return new[0]
-        check(len(new) <= 1, "more than one new session: %s" % new)
-        time.sleep(0.02)
-    raise AssertionError("no session process appeared")
 
 
 def started_session(srv):
