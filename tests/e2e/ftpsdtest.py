@@ -90,10 +90,12 @@ class Server:
     policy: text; `log stderr` is added unless the text has a `log` line,
     and `run-as nobody` when the tests run as root.
     mode: "inetd" (systemd-socket-activate --inetd) or "fd3" (LISTEN_FDS).
+    wrapper: a command the binary runs under (["strace", ...]); sessions are
+    then not found by session_pids().
     """
 
     def __init__(self, policy, mode="inetd", tls=True, host="127.0.0.1", extra_args=(),
-                 files=None, auto_run_as=True):
+                 files=None, auto_run_as=True, wrapper=()):
         self.policy_text = policy
         self.mode = mode
         self.want_tls = tls
@@ -102,6 +104,7 @@ class Server:
         self.files = files or {}
         self.proc = None
         self.auto_run_as = auto_run_as
+        self.wrapper = list(wrapper)
 
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix="ftpsd-e2e-")
@@ -156,7 +159,7 @@ class Server:
             for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
                 if var in os.environ:
                     cmd += ["-E", "%s=%s" % (var, os.environ[var])]
-            cmd += [BIN, "-f", self.policy] + self.extra_args
+            cmd += self.wrapper + [BIN, "-f", self.policy] + self.extra_args
             self.errf = open(self.errlog, "ab")
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=self.errf, start_new_session=True)

@@ -7,11 +7,15 @@ The main proof that the filter refuses nothing a session needs is that the
 whole e2e suite runs with it on (the default) on every build. The unit test
 tests/unit/check_sandbox.c shows a refused call killed by SIGSYS, with the
 log line that names it.
+
+Where the kernel refuses seccomp (qemu-user, old kernels) the session logs
+one warning and goes on: strace's fault injection makes prctl(PR_SET_SECCOMP)
+fail with EINVAL here, as qemu-user does.
 """
 import io
 
-from ftpsdtest import (ReusingFTP_TLS, Server, check, hash_password, insecure_context,
-                       one_new_session, proc_status, session_pids, test)
+from ftpsdtest import (ReusingFTP_TLS, Server, Skip, check, hash_password, insecure_context,
+                       one_new_session, proc_status, session_pids, test, which)
 
 PW = hash_password("pw")
 POLICY = ("cert {cert}\nkey {key}\ntls auth+data\nidle 30\nactive peer\n"
@@ -63,3 +67,27 @@ def test_sandbox_on_from_greeting_to_quit():
         f.quit()
         log = srv.log()
         check("seccomp" not in log, log[-2000:])
+
+
+@test
+def test_sandbox_refused_by_the_kernel_one_warning_and_the_session_goes_on():
+    if not which("strace"):
+        raise Skip("strace not installed")
+    # The session's prctl calls are PR_SET_NO_NEW_PRIVS, then PR_SET_SECCOMP.
+    inject = ["strace", "-qq", "-o", "/dev/null", "-e", "trace=prctl",
+              "-e", "inject=prctl:error=EINVAL:when=2"]
+    with Server(POLICY, files={"alice/x.txt": "x\n"}, wrapper=inject) as srv:
+        f = ReusingFTP_TLS(context=insecure_context())
+        f.connect(srv.host, srv.port, timeout=10)
+        f.auth()
+        f.login("alice", "pw")
+        f.prot_p()
+        got = bytearray()
+        f.retrbinary("RETR x.txt", got.extend)
+        check(bytes(got) == b"x\n", got)
+        f.quit()
+        check(srv.wait_log("session ended"), srv.log()[-2000:])
+        log = srv.log()
+        want = ("warning: seccomp sandbox not available: prctl(PR_SET_SECCOMP): Invalid argument; "
+                "the session goes on without it")
+        check(log.count(want) == 1, log[-2000:])
