@@ -40,17 +40,6 @@
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Room for an error message; echoed client-of-the-parser text is cut to
- * VAL_SHOW characters so a hostile file cannot make one line huge. */
-#define MSG_MAX 512
-#define VAL_SHOW "64"
-
-/* A banner ends up in a `220 TEXT\r\n` reply of at most DEFS_REPLY_MAX. */
-#define BANNER_MAX (DEFS_REPLY_MAX - 8)
-
-/* keyword + values on one line */
-#define TOK_MAX (DEFS_POLICY_VALUES_MAX + 1)
-
 /* ---------------------------------------------------------------- choices */
 
 struct choice {
@@ -141,8 +130,6 @@ struct directive {
     store_fn *store;
 };
 
-#define DIRECTIVES_MAX 32
-
 struct parser {
     struct policy *pol;
     const char *name;
@@ -150,8 +137,8 @@ struct parser {
     void *ctx;
     int line;
     int errors;
-    unsigned seen_count[DIRECTIVES_MAX];
-    int seen_line[DIRECTIVES_MAX]; /* first line, 0 = never */
+    unsigned seen_count[DEFS_POLICY_DIRECTIVES_MAX];
+    int seen_line[DEFS_POLICY_DIRECTIVES_MAX]; /* first line, 0 = never */
     size_t users_cap, groups_cap;
 };
 
@@ -160,7 +147,7 @@ static void perr(struct parser *p, int line, const char *fmt, ...)
 
 static void perr(struct parser *p, int line, const char *fmt, ...)
 {
-    char msg[MSG_MAX];
+    char msg[DEFS_POLICY_MSG_MAX];
     va_list ap;
 
     /* Formatted even without a callback, so the fuzzer exercises it too. */
@@ -316,9 +303,9 @@ static const struct directive directives[] = {
     {"pasv-address", K_IPV4, 1, NULL, 0, 0, st_pasv_address},
     {"active", K_CHOICE, 1, active_choices, 0, 0, st_active},
     {"fxp", K_CHOICE, 1, onoff_choices, 0, 0, st_fxp},
-    {"idle", K_NUMBER, 1, NULL, 1, 86400, st_idle},
-    {"login-grace", K_NUMBER, 1, NULL, 1, 86400, st_login_grace},
-    {"max-tries", K_NUMBER, 1, NULL, 1, 100, st_max_tries},
+    {"idle", K_NUMBER, 1, NULL, 1, DEFS_POLICY_SECONDS_MAX, st_idle},
+    {"login-grace", K_NUMBER, 1, NULL, 1, DEFS_POLICY_SECONDS_MAX, st_login_grace},
+    {"max-tries", K_NUMBER, 1, NULL, 1, DEFS_POLICY_TRIES_MAX, st_max_tries},
     {"umask", K_OCTAL, 1, NULL, 0, 0777, st_umask},
     {"upload", K_CHOICE, 1, upload_choices, 0, 0, st_upload},
     {"log", K_CHOICE, 1, log_choices, 0, 0, st_log},
@@ -326,7 +313,8 @@ static const struct directive directives[] = {
     {"banner", K_TEXT, 1, NULL, 0, 0, st_banner},
 };
 
-_Static_assert(ARRAY_LEN(directives) <= DIRECTIVES_MAX, "raise DIRECTIVES_MAX");
+_Static_assert(ARRAY_LEN(directives) <= DEFS_POLICY_DIRECTIVES_MAX,
+               "raise DEFS_POLICY_DIRECTIVES_MAX");
 
 static const struct directive *find_directive(const char *kw)
 {
@@ -400,8 +388,9 @@ static bool check_path(struct parser *p, const char *kw, const char *s, bool abs
         return false;
     }
     if (absolute && s[0] != '/') {
-        perr(p, p->line, "'%s' needs an absolute path (starting with '/'), not '%." VAL_SHOW "s'",
-             kw, s);
+        perr(p, p->line,
+             "'%s' needs an absolute path (starting with '/'), not '%." DEFS_POLICY_SHOW "s'", kw,
+             s);
         return false;
     }
     return true;
@@ -409,7 +398,7 @@ static bool check_path(struct parser *p, const char *kw, const char *s, bool abs
 
 static void bad_choice(struct parser *p, const char *kw, const struct choice *c, const char *got)
 {
-    char list[160];
+    char list[DEFS_POLICY_CHOICES_TEXT];
     size_t pos = 0;
 
     list[0] = '\0';
@@ -418,14 +407,15 @@ static void bad_choice(struct parser *p, const char *kw, const struct choice *c,
             break;
         }
     }
-    perr(p, p->line, "bad value '%." VAL_SHOW "s' for '%s' (expected one of: %s)", got, kw, list);
+    perr(p, p->line, "bad value '%." DEFS_POLICY_SHOW "s' for '%s' (expected one of: %s)", got, kw,
+         list);
 }
 
 /* LOW-HIGH, both 1024..65535, LOW <= HIGH; `kernel` is the default spelled
  * out (what pol_print writes). */
 static bool parse_ports(const char *s, unsigned *lo, unsigned *hi)
 {
-    char a[8], b[8];
+    char a[DEFS_PORT_TEXT_MAX + 1], b[DEFS_PORT_TEXT_MAX + 1];
     uint64_t l, h;
     size_t i = 0, j;
 
@@ -454,7 +444,8 @@ static bool parse_ports(const char *s, unsigned *lo, unsigned *hi)
     b[j] = '\0';
     /* SECURITY: no privileged ports for passive listeners (FTP bounce and
      * impersonation of well-known services). */
-    if (!pol_parse_number(a, 10, 1024, 65535, &l) || !pol_parse_number(b, 10, 1024, 65535, &h)) {
+    if (!pol_parse_number(a, 10, DEFS_PORT_UNPRIVILEGED_MIN, DEFS_PORT_MAX, &l) ||
+        !pol_parse_number(b, 10, DEFS_PORT_UNPRIVILEGED_MIN, DEFS_PORT_MAX, &h)) {
         return false;
     }
     if (l > h) {
@@ -483,8 +474,9 @@ static bool parse_value(struct parser *p, const struct directive *d, char **vals
     case K_ACCOUNT:
         if (!valid_name(s)) {
             perr(p, p->line,
-                 "bad account name '%." VAL_SHOW "s' for '%s' (letters, digits, '.', '_', '-')", s,
-                 d->kw);
+                 "bad account name '%." DEFS_POLICY_SHOW
+                 "s' for '%s' (letters, digits, '.', '_', '-')",
+                 s, d->kw);
             return false;
         }
         break;
@@ -499,7 +491,8 @@ static bool parse_value(struct parser *p, const struct directive *d, char **vals
     case K_NUMBER:
         if (!pol_parse_number(s, 10, d->lo, d->hi, &v->num)) {
             perr(p, p->line,
-                 "bad value '%." VAL_SHOW "s' for '%s' (a number from %" PRIu64 " to %" PRIu64 ")",
+                 "bad value '%." DEFS_POLICY_SHOW "s' for '%s' (a number from %" PRIu64
+                 " to %" PRIu64 ")",
                  s, d->kw, d->lo, d->hi);
             return false;
         }
@@ -507,30 +500,33 @@ static bool parse_value(struct parser *p, const struct directive *d, char **vals
     case K_OCTAL:
         if (!pol_parse_number(s, 8, d->lo, d->hi, &v->num)) {
             perr(p, p->line,
-                 "bad value '%." VAL_SHOW "s' for '%s' (octal, %03" PRIo64 " to %03" PRIo64 ")", s,
-                 d->kw, d->lo, d->hi);
+                 "bad value '%." DEFS_POLICY_SHOW "s' for '%s' (octal, %03" PRIo64 " to %03" PRIo64
+                 ")",
+                 s, d->kw, d->lo, d->hi);
             return false;
         }
         return true;
     case K_PORTS:
         if (!parse_ports(s, &v->lo, &v->hi)) {
             perr(p, p->line,
-                 "bad value '%." VAL_SHOW "s' for '%s' (LOW-HIGH, 1024 <= LOW <= HIGH <= 65535)", s,
-                 d->kw);
+                 "bad value '%." DEFS_POLICY_SHOW
+                 "s' for '%s' (LOW-HIGH, 1024 <= LOW <= HIGH <= 65535)",
+                 s, d->kw);
             return false;
         }
         return true;
     case K_IPV4:
-        if (strlen(s) > 15 || inet_pton(AF_INET, s, &v->addr) != 1 ||
+        if (strlen(s) >= INET_ADDRSTRLEN || inet_pton(AF_INET, s, &v->addr) != 1 ||
             v->addr.s_addr == INADDR_ANY) {
             perr(p, p->line,
-                 "bad value '%." VAL_SHOW "s' for '%s' (an IPv4 address like 192.0.2.1)", s, d->kw);
+                 "bad value '%." DEFS_POLICY_SHOW "s' for '%s' (an IPv4 address like 192.0.2.1)", s,
+                 d->kw);
             return false;
         }
         return true;
     case K_TEXT:
-        if (strlen(s) > BANNER_MAX) {
-            perr(p, p->line, "'%s' text longer than %d bytes", d->kw, BANNER_MAX);
+        if (strlen(s) > DEFS_BANNER_MAX) {
+            perr(p, p->line, "'%s' text longer than %d bytes", d->kw, DEFS_BANNER_MAX);
             return false;
         }
         break;
@@ -589,7 +585,7 @@ static void parse_directive(struct parser *p, char **tok, size_t ntok)
     size_t idx;
 
     if (d == NULL) {
-        perr(p, p->line, "unknown directive '%." VAL_SHOW "s'", tok[0]);
+        perr(p, p->line, "unknown directive '%." DEFS_POLICY_SHOW "s'", tok[0]);
         return;
     }
     idx = (size_t)(d - directives);
@@ -668,7 +664,8 @@ static bool key_cert(struct parser *p, struct acct *a, const char *val)
         return false;
     }
     if (!pol_parse_fingerprint(val, a->user->cert_sha256)) {
-        perr(p, p->line, "user '%s': bad cert= '%." VAL_SHOW "s' (sha256: and 64 hex digits)",
+        perr(p, p->line,
+             "user '%s': bad cert= '%." DEFS_POLICY_SHOW "s' (sha256: and 64 hex digits)",
              a->user->name, val);
         return false;
     }
@@ -681,8 +678,8 @@ static bool key_root(struct parser *p, struct acct *a, const char *val)
     /* SECURITY: the root is joined to the chroot by path.c; an absolute path
      * without `..` cannot name anything outside it however it is joined. */
     if (val[0] != '/' || has_dotdot_component(val) || strlen(val) >= DEFS_PATH_MAX) {
-        perr(p, p->line, "bad root= '%." VAL_SHOW "s' (an absolute path inside chroot, no '..')",
-             val);
+        perr(p, p->line,
+             "bad root= '%." DEFS_POLICY_SHOW "s' (an absolute path inside chroot, no '..')", val);
         return false;
     }
     *a->root = dup_str(val);
@@ -708,7 +705,8 @@ static bool key_access(struct parser *p, struct acct *a, const char *val)
         }
         if (bit == 0 || (acc & bit) != 0) {
             perr(p, p->line,
-                 "bad access= '%." VAL_SHOW "s' (each of the letters r w a d m n at most once)",
+                 "bad access= '%." DEFS_POLICY_SHOW
+                 "s' (each of the letters r w a d m n at most once)",
                  val);
             return false;
         }
@@ -746,7 +744,9 @@ static bool key_group(struct parser *p, struct acct *a, const char *val)
 
     if (g < 0) {
         perr(p, p->line,
-             "group '%." VAL_SHOW "s' is not defined (define it on a line before its users)", val);
+             "group '%." DEFS_POLICY_SHOW
+             "s' is not defined (define it on a line before its users)",
+             val);
         return false;
     }
     a->user->group = g;
@@ -870,7 +870,8 @@ static void parse_acct_line(struct parser *p, char **tok, size_t ntok, bool is_g
     }
     if (!valid_name(tok[1])) {
         perr(p, p->line,
-             "bad %s name '%." VAL_SHOW "s' (1 to %d of A-Z a-z 0-9 . _ -, not starting with '-')",
+             "bad %s name '%." DEFS_POLICY_SHOW
+             "s' (1 to %d of A-Z a-z 0-9 . _ -, not starting with '-')",
              what, tok[1], DEFS_NAME_MAX - 1);
         return;
     }
@@ -883,7 +884,7 @@ static void parse_acct_line(struct parser *p, char **tok, size_t ntok, bool is_g
         size_t ki;
 
         if (eq == NULL) {
-            perr(p, p->line, "expected key=value on a %s line, got '%." VAL_SHOW "s'", what,
+            perr(p, p->line, "expected key=value on a %s line, got '%." DEFS_POLICY_SHOW "s'", what,
                  tok[i]);
             continue;
         }
@@ -895,7 +896,7 @@ static void parse_acct_line(struct parser *p, char **tok, size_t ntok, bool is_g
             }
         }
         if (k == NULL) {
-            perr(p, p->line, "unknown key '%." VAL_SHOW "s=' on a %s line", tok[i], what);
+            perr(p, p->line, "unknown key '%." DEFS_POLICY_SHOW "s=' on a %s line", tok[i], what);
             continue;
         }
         if ((seen & (1u << ki)) != 0) {
@@ -947,7 +948,7 @@ static size_t tokenize(struct parser *p, const char *s, size_t len, char *scratc
         if (i >= len || s[i] == '#') {
             break;
         }
-        if (n == TOK_MAX) {
+        if (n == DEFS_POLICY_TOKENS_MAX) {
             perr(p, p->line, "too many values on one line (at most %d)", DEFS_POLICY_VALUES_MAX);
             return 0;
         }
@@ -984,7 +985,7 @@ static size_t tokenize(struct parser *p, const char *s, size_t len, char *scratc
 
 static void parse_line(struct parser *p, const char *s, size_t len, char *scratch)
 {
-    char *tok[TOK_MAX];
+    char *tok[DEFS_POLICY_TOKENS_MAX];
     size_t n = tokenize(p, s, len, scratch, tok);
 
     if (n == 0) {
@@ -1523,16 +1524,13 @@ bool pol_parse_number(const char *s, unsigned base, uint64_t min, uint64_t max, 
     return true;
 }
 
-/* Base64 of up to DEFS_PBKDF2_SALT_MAX bytes, padded to a multiple of 4. */
-#define B64_FIELD_MAX (((DEFS_PBKDF2_SALT_MAX + 2) / 3) * 4)
-
 /* Decodes one base64 field of `n` chars at s, in any of the accepted forms
  * (standard padded, standard unpadded, passlib's `.` for `+` unpadded) into
  * out; *outlen is the decoded size. */
 static bool decode_b64_field(const char *s, size_t n, unsigned char *out, size_t outsz,
                              size_t *outlen)
 {
-    char norm[B64_FIELD_MAX + 1];
+    char norm[DEFS_PBKDF2_B64_MAX + 1];
     size_t pad = 0, k = 0;
     bool plus = false, dot = false;
 
@@ -1540,7 +1538,7 @@ static bool decode_b64_field(const char *s, size_t n, unsigned char *out, size_t
         pad++;
     }
     /* SECURITY: bound the copy before touching the local buffer. */
-    if (n == 0 || n > B64_FIELD_MAX || pad > 2) {
+    if (n == 0 || n > DEFS_PBKDF2_B64_MAX || pad > 2) {
         return false;
     }
     for (; k < n - pad; k++) {
@@ -1575,12 +1573,12 @@ bool pol_parse_pbkdf2(const char *s, struct pol_pbkdf2 *out, const char **why)
 {
     static const char prefix[] = "$pbkdf2-sha256$";
     const char *it, *salt, *hash, *end;
-    char num[16];
+    char num[DEFS_PBKDF2_ITER_TEXT_MAX + 1];
     uint64_t iter;
     size_t n, hlen = 0;
     /* Room for any field decode_b64_field accepts, so a hash of the wrong
      * size is reported as such rather than as bad base64. */
-    unsigned char hbuf[B64_FIELD_MAX / 4 * 3];
+    unsigned char hbuf[DEFS_PBKDF2_B64_MAX / 4 * 3];
     const char *dummy;
 
     if (why == NULL) {

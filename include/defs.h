@@ -20,6 +20,30 @@
 #define DEFS_POLICY_GROUPS_MAX 256
 /* Values on one policy line (cipher lists are the longest). */
 #define DEFS_POLICY_VALUES_MAX 64
+/* Tokens on one policy line: the keyword and its values. */
+#define DEFS_POLICY_TOKENS_MAX (DEFS_POLICY_VALUES_MAX + 1)
+/* Rows the directive table may have (the parser counts each one's uses in
+ * arrays of this size). */
+#define DEFS_POLICY_DIRECTIVES_MAX 32
+/* One policy error message, FILE:LINE excluded. */
+#define DEFS_POLICY_MSG_MAX 512
+/* How much of an offending value an error message repeats, as a printf
+ * precision: a hostile file cannot make one message line huge. */
+#define DEFS_POLICY_SHOW "64"
+/* The "expected one of: ..." list of a bad choice value. */
+#define DEFS_POLICY_CHOICES_TEXT 160
+/* Seconds-valued policy directives (idle, login-grace): at most a day. */
+#define DEFS_POLICY_SECONDS_MAX 86400
+/* Failed logins before the connection is closed (max-tries). */
+#define DEFS_POLICY_TRIES_MAX 100
+/* A banner ends up in a `220 TEXT\r\n` reply of at most DEFS_REPLY_MAX. */
+#define DEFS_BANNER_MAX (DEFS_REPLY_MAX - 8)
+/* Ports: below this one live the well-known services (no passive listener
+ * there, no active connection to them). */
+#define DEFS_PORT_UNPRIVILEGED_MIN 1024
+#define DEFS_PORT_MAX 65535
+/* Characters of one port number in `pasv-ports`, leading zeros included. */
+#define DEFS_PORT_TEXT_MAX 7
 /* Transfer buffer, one per direction: one full TLS record. */
 #define DEFS_XFER_BUF 16384
 /* Seconds a data connection may take to be accepted / connected. */
@@ -29,6 +53,11 @@
 #define DEFS_PBKDF2_MAX_ITER 10000000u
 #define DEFS_PBKDF2_DEFAULT_ITER 100000u
 #define DEFS_PBKDF2_SALT_MAX 64
+/* Base64 of up to DEFS_PBKDF2_SALT_MAX bytes, padded to a multiple of 4:
+ * the longest salt or hash field of a `$pbkdf2-sha256$` string. */
+#define DEFS_PBKDF2_B64_MAX (((DEFS_PBKDF2_SALT_MAX + 2) / 3) * 4)
+/* Characters of the iteration count field, leading zeros included. */
+#define DEFS_PBKDF2_ITER_TEXT_MAX 15
 #define DEFS_PBKDF2_HASH_LEN 32
 #define DEFS_PASSWORD_MAX 1024
 /* Default policy path (SPEC §1). */
