@@ -1339,15 +1339,15 @@ bool pol_tls_data_required(enum pol_tls t)
     return t == POL_TLS_DATA || t == POL_TLS_ON || t == POL_TLS_AUTH_DATA;
 }
 
-int pol_tls_ccc_code(enum pol_tls t)
+enum pol_ccc pol_tls_ccc(enum pol_tls t)
 {
     if (t == POL_TLS_OFF) {
-        return 533;
+        return POL_CCC_TLS_OFF;
     }
     if (pol_tls_ctrl_required(t)) {
-        return 534;
+        return POL_CCC_REFUSED;
     }
-    return 200;
+    return POL_CCC_ALLOWED;
 }
 
 const char *pol_tls_name(enum pol_tls t)

@@ -145,8 +145,14 @@ void pol_effective(const struct policy *pol, const struct pol_user *u, struct po
 bool pol_tls_login_required(enum pol_tls t); /* auth, ctrl, on, auth+data */
 bool pol_tls_ctrl_required(enum pol_tls t);  /* ctrl, on */
 bool pol_tls_data_required(enum pol_tls t);  /* data, on, auth+data */
-/* CCC answer after login: 200 allowed, 533 (TLS off), 534 (policy). */
-int pol_tls_ccc_code(enum pol_tls t);
+/* What the rule `t` says about CCC after login (SPEC §5's CCC column); the
+ * caller chooses the reply code. */
+enum pol_ccc {
+    POL_CCC_ALLOWED, /* the control channel may be cleared */
+    POL_CCC_TLS_OFF, /* there is no TLS to clear */
+    POL_CCC_REFUSED, /* the rule protects the whole control channel */
+};
+enum pol_ccc pol_tls_ccc(enum pol_tls t);
 
 const char *pol_tls_name(enum pol_tls t);
 /* Access bits as letters, in "rwadmn" order, into buf (>= 7 bytes). */

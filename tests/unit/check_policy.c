@@ -1145,18 +1145,18 @@ END_TEST
 struct tls_case {
     enum pol_tls t;
     bool login, ctrl, data;
-    int ccc;
+    enum pol_ccc ccc;
     const char *name;
 };
 
 static const struct tls_case tls_cases[] = {
-    {POL_TLS_OFF, false, false, false, 533, "off"},
-    {POL_TLS_OPTIONAL, false, false, false, 200, "optional"},
-    {POL_TLS_AUTH, true, false, false, 200, "auth"},
-    {POL_TLS_CTRL, true, true, false, 534, "ctrl"},
-    {POL_TLS_DATA, false, false, true, 200, "data"},
-    {POL_TLS_ON, true, true, true, 534, "on"},
-    {POL_TLS_AUTH_DATA, true, false, true, 200, "auth+data"},
+    {POL_TLS_OFF, false, false, false, POL_CCC_TLS_OFF, "off"},
+    {POL_TLS_OPTIONAL, false, false, false, POL_CCC_ALLOWED, "optional"},
+    {POL_TLS_AUTH, true, false, false, POL_CCC_ALLOWED, "auth"},
+    {POL_TLS_CTRL, true, true, false, POL_CCC_REFUSED, "ctrl"},
+    {POL_TLS_DATA, false, false, true, POL_CCC_ALLOWED, "data"},
+    {POL_TLS_ON, true, true, true, POL_CCC_REFUSED, "on"},
+    {POL_TLS_AUTH_DATA, true, false, true, POL_CCC_ALLOWED, "auth+data"},
 };
 
 START_TEST(test_tls_predicates)
@@ -1166,7 +1166,7 @@ START_TEST(test_tls_predicates)
     ck_assert_int_eq(pol_tls_login_required(c->t), c->login);
     ck_assert_int_eq(pol_tls_ctrl_required(c->t), c->ctrl);
     ck_assert_int_eq(pol_tls_data_required(c->t), c->data);
-    ck_assert_int_eq(pol_tls_ccc_code(c->t), c->ccc);
+    ck_assert_int_eq(pol_tls_ccc(c->t), c->ccc);
     ck_assert_str_eq(pol_tls_name(c->t), c->name);
 }
 END_TEST
