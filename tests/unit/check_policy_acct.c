@@ -1,0 +1,229 @@
+/* Unit tests for users and groups (policy_acct.c) and the `-t` report
+ * (policy_print.c): lookups with the anonymous aliases, each user's
+ * effective rules after group and global defaults, and the report of SPEC
+ * §5 with its user lines. Table-driven (STYLE.md habit 15). */
+#include <arpa/inet.h>
+
+#include "policy_test.h"
+
+/* ------------------------------------------------- users, groups, effective */
+
+static const char users_text[] = BASE "group staff access=rwadmn tls=on root=/staff\n"
+                                      "group pub root=/pub\n"
+                                      "user carol password=" H " root=/carol group=staff\n"
+                                      "user dave password=" H " group=staff access=r\n"
+                                      "user erin password=" H "\n"
+                                      "user anonymous root=/pub tls=off\n"
+                                      "user frank password=" H " group=pub access=rw\n"
+                                      "user gina password=" H " root=\"/my files\" access=wr\n";
+
+struct eff_case {
+    const char *lookup;
+    const char *name; /* as stored */
+    const char *root;
+    uint32_t access;
+    enum pol_tls tls;
+    bool anonymous;
+    int group; /* index, -1 none */
+};
+
+static const struct eff_case eff_cases[] = {
+    {"carol", "carol", "/carol", ALL, POL_TLS_ON, false, 0},
+    {"dave", "dave", "/staff", POL_ACC_READ, POL_TLS_ON, false, 0},
+    {"erin", "erin", "/", POL_ACC_DEFAULT, POL_TLS_AUTH_DATA, false, -1},
+    {"anonymous", "anonymous", "/pub", POL_ACC_READ, POL_TLS_OFF, true, -1},
+    {"ftp", "anonymous", "/pub", POL_ACC_READ, POL_TLS_OFF, true, -1},
+    {"FTP", "anonymous", "/pub", POL_ACC_READ, POL_TLS_OFF, true, -1},
+    {"Anonymous", "anonymous", "/pub", POL_ACC_READ, POL_TLS_OFF, true, -1},
+    {"frank", "frank", "/pub", RW, POL_TLS_AUTH_DATA, false, 1},
+    {"gina", "gina", "/my files", RW, POL_TLS_AUTH_DATA, false, -1},
+};
+
+START_TEST(test_effective)
+{
+    const struct eff_case *c = &eff_cases[_i];
+    struct policy pol;
+    struct errs e;
+    const struct pol_user *u;
+    struct pol_effective eff;
+
+    ck_assert_int_eq(parse(&pol, users_text, &e), 0);
+    u = pol_find_user(&pol, c->lookup);
+    ck_assert_ptr_nonnull(u);
+    ck_assert_str_eq(u->name, c->name);
+    ck_assert_int_eq(u->anonymous, c->anonymous);
+    ck_assert_int_eq(u->has_password, !c->anonymous);
+    ck_assert_int_eq(u->group, c->group);
+    pol_effective(&pol, u, &eff);
+    ck_assert_str_eq(eff.root, c->root);
+    ck_assert_uint_eq(eff.access, c->access);
+    ck_assert_int_eq(eff.tls, c->tls);
+    pol_free(&pol);
+}
+END_TEST
+
+START_TEST(test_find_user_misses)
+{
+    struct policy pol;
+    struct errs e;
+    struct pol_effective eff;
+    const struct pol_user *u;
+
+    ck_assert_int_eq(parse(&pol, users_text, &e), 0);
+    ck_assert_ptr_null(pol_find_user(&pol, "Carol")); /* names are case-sensitive */
+    ck_assert_ptr_null(pol_find_user(&pol, "nobody"));
+    ck_assert_ptr_null(pol_find_user(&pol, ""));
+    ck_assert_ptr_null(pol_find_user(&pol, NULL));
+    ck_assert_ptr_null(pol_find_user(&pol, "staff"));
+    pol_effective(&pol, NULL, &eff);
+    ck_assert_str_eq(eff.root, "/");
+    ck_assert_uint_eq(eff.access, POL_ACC_DEFAULT);
+    ck_assert_int_eq(eff.tls, POL_TLS_AUTH_DATA);
+    /* stored password fields */
+    u = pol_find_user(&pol, "erin");
+    ck_assert_uint_eq(u->password.iterations, 1000);
+    ck_assert_uint_eq(u->password.salt_len, 16);
+    ck_assert_uint_eq(u->password.salt[15], 15);
+    pol_free(&pol);
+
+    /* no anonymous user defined: the aliases find nothing */
+    ck_assert_int_eq(parse(&pol, BASE "user bob password=" H "\n", &e), 0);
+    ck_assert_ptr_null(pol_find_user(&pol, "ftp"));
+    ck_assert_ptr_null(pol_find_user(&pol, "anonymous"));
+    ck_assert_ptr_nonnull(pol_find_user(&pol, "bob"));
+    pol_free(&pol);
+
+    /* a cert user */
+    ck_assert_int_eq(parse(&pol,
+                           BASE "client-cert required\nuser c cert=SHA256:"
+                                "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:"
+                                "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff\n",
+                           &e),
+                     0);
+    u = pol_find_user(&pol, "c");
+    ck_assert(u->has_cert);
+    ck_assert(!u->has_password);
+    ck_assert_uint_eq(u->cert_sha256[0], 0x00);
+    ck_assert_uint_eq(u->cert_sha256[10], 0xaa);
+    ck_assert_uint_eq(u->cert_sha256[31], 0xff);
+    pol_free(&pol);
+}
+END_TEST
+
+/* ------------------------------------------------------------- pol_print */
+
+START_TEST(test_print)
+{
+    static const char text[] = "cert /etc/ftpsd/ec.crt\n"
+                               "key /etc/ftpsd/ec.key\n"
+                               "cert /etc/ftpsd/rsa.crt\n"
+                               "key /etc/ftpsd/rsa.key\n"
+                               "client-cert optional\n"
+                               "tls on\n"
+                               "run-as ftp\n"
+                               "chroot /srv/ftp\n"
+                               "pasv-ports 50000-50100\n"
+                               "pasv-address 192.0.2.7\n"
+                               "idle 600\n"
+                               "umask 027\n"
+                               "log stderr\n"
+                               "banner \"Welcome to ftpsd\"\n"
+                               "group staff access=rwadmn tls=on\n"
+                               "user alice password=" H " root=/alice access=rwadmn\n"
+                               "user carol password=" H " root=/carol group=staff\n"
+                               "user dave cert=" FP " root=\"/dave home\"\n"
+                               "user erin password=" H " cert=" FP "\n"
+                               "user anonymous root=/pub access=r tls=off\n";
+    static const char want[] =
+        "\n"
+        "cert /etc/ftpsd/ec.crt\n"
+        "cert /etc/ftpsd/rsa.crt\n"
+        "key /etc/ftpsd/ec.key\n"
+        "key /etc/ftpsd/rsa.key\n"
+        "client-ca none\n"
+        "client-cert optional\n"
+        "tls on\n"
+        "tls-min 1.2\n"
+        "ciphers default\n"
+        "implicit off\n"
+        "data-reuse required\n"
+        "renegotiate off\n"
+        "keylog none\n"
+        "run-as ftp\n"
+        "chroot /srv/ftp\n"
+        "pasv-ports 50000-50100\n"
+        "pasv-address 192.0.2.7\n"
+        "active off\n"
+        "fxp off\n"
+        "idle 600\n"
+        "login-grace 30\n"
+        "max-tries 3\n"
+        "umask 027\n"
+        "upload atomic\n"
+        "log stderr\n"
+        "xferlog none\n"
+        "banner \"Welcome to ftpsd\"\n"
+        "user alice root=/alice access=rwadmn tls=on login=password\n"
+        "user carol root=/carol access=rwadmn tls=on login=password group=staff\n"
+        "user dave root=\"/dave home\" access=r tls=on login=cert\n"
+        "user erin root=/ access=r tls=on login=password+cert\n"
+        "user anonymous root=/pub access=r tls=off login=anonymous\n";
+    struct policy pol;
+    struct errs e;
+    char *out;
+
+    ck_assert_int_eq(parse(&pol, text, &e), 0);
+    out = print_policy(&pol);
+    ck_assert_str_eq(out, want);
+    free(out);
+    pol_free(&pol);
+}
+END_TEST
+
+/* Every directive of the grammar appears in the report. */
+static const char *const keywords[] = {
+    "cert",    "key",     "client-ca", "client-cert", "tls",
+    "tls-min", "ciphers", "implicit",  "data-reuse",  "renegotiate",
+    "keylog",  "run-as",  "chroot",    "pasv-ports",  "pasv-address",
+    "active",  "fxp",     "idle",      "login-grace", "max-tries",
+    "umask",   "upload",  "log",       "xferlog",     "banner",
+};
+
+START_TEST(test_print_every_directive)
+{
+    struct policy pol;
+    struct errs e;
+    char *out;
+    char want[64];
+
+    ck_assert_int_eq(parse(&pol, BASE, &e), 0);
+    out = print_policy(&pol);
+    snprintf(want, sizeof(want), "\n%s ", keywords[_i]);
+    ck_assert_msg(strstr(out, want) != NULL, "no '%s' line in:%s", keywords[_i], out);
+    free(out);
+    pol_free(&pol);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ main */
+
+static Suite *policy_acct_suite(void)
+{
+    Suite *s = suite_create("policy_acct");
+    TCase *tc = tcase_create("users");
+
+    tcase_add_loop_test(tc, test_effective, 0, N(eff_cases));
+    tcase_add_test(tc, test_find_user_misses);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("print");
+    tcase_add_test(tc, test_print);
+    tcase_add_loop_test(tc, test_print_every_directive, 0, N(keywords));
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return run_suite(policy_acct_suite());
+}

@@ -1,0 +1,198 @@
+/* Unit tests for the single-value parsers of the policy (policy_value.c)
+ * and its small public helpers: strict numbers, fingerprints, the TLS rule
+ * predicates, access letters. Table-driven (STYLE.md habit 15). */
+#include "policy_test.h"
+
+/* ------------------------------------------------------ small helpers */
+
+struct num_case {
+    const char *s;
+    unsigned base;
+    uint64_t min, max;
+    bool ok;
+    uint64_t want;
+};
+
+static const struct num_case num_cases[] = {
+    {"300", 10, 1, 86400, true, 300},
+    {"1", 10, 1, 86400, true, 1},
+    {"86400", 10, 1, 86400, true, 86400},
+    {"0", 10, 1, 86400, false, 0},
+    {"86401", 10, 1, 86400, false, 0},
+    {"007", 10, 0, 100, true, 7},
+    {"", 10, 0, UINT64_MAX, false, 0},
+    {"+1", 10, 0, UINT64_MAX, false, 0},
+    {"-1", 10, 0, UINT64_MAX, false, 0},
+    {" 1", 10, 0, UINT64_MAX, false, 0},
+    {"1 ", 10, 0, UINT64_MAX, false, 0},
+    {"1\n", 10, 0, UINT64_MAX, false, 0},
+    {"0x10", 10, 0, UINT64_MAX, false, 0},
+    {"1.5", 10, 0, UINT64_MAX, false, 0},
+    {"12a", 10, 0, UINT64_MAX, false, 0},
+    {"18446744073709551615", 10, 0, UINT64_MAX, true, UINT64_MAX},
+    {"18446744073709551616", 10, 0, UINT64_MAX, false, 0},
+    {"99999999999999999999", 10, 0, UINT64_MAX, false, 0},
+    {"000000000000000000000000000000042", 10, 0, 100, true, 42},
+    {"022", 8, 0, 0777, true, 022},
+    {"777", 8, 0, 0777, true, 0777},
+    {"1000", 8, 0, 0777, false, 0},
+    {"8", 8, 0, 0777, false, 0},
+    {"1777777777777777777777", 8, 0, UINT64_MAX, true, UINT64_MAX},
+    {"2000000000000000000000", 8, 0, UINT64_MAX, false, 0},
+    {"10", 16, 0, 100, false, 0},
+    {"10", 0, 0, 100, false, 0},
+    {"10", 2, 0, 100, false, 0},
+};
+
+START_TEST(test_number)
+{
+    const struct num_case *c = &num_cases[_i];
+    uint64_t v = 12345;
+
+    ck_assert_msg(pol_parse_number(c->s, c->base, c->min, c->max, &v) == c->ok, "case %d '%s'", _i,
+                  c->s);
+    if (c->ok) {
+        ck_assert_uint_eq(v, c->want);
+    } else {
+        ck_assert_uint_eq(v, 12345); /* untouched on failure */
+    }
+}
+END_TEST
+
+START_TEST(test_number_null)
+{
+    uint64_t v;
+
+    ck_assert(!pol_parse_number(NULL, 10, 0, 10, &v));
+    ck_assert(pol_parse_number("5", 10, 0, 10, NULL));
+}
+END_TEST
+
+struct fp_case {
+    const char *s;
+    bool ok;
+};
+
+#define HEX64 "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+#define HEXCOLON                                                                                   \
+    "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:"   \
+    "ee:ff"
+
+static const struct fp_case fp_cases[] = {
+    {"sha256:" HEX64, true},
+    {"sha256:00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF", true},
+    {"SHA256:" HEX64, true},
+    {"sha256:" HEXCOLON, true},
+    {"sha256:0011:22334455:66778899aabbccddeeff00112233445566778899aabbccddeeff", true},
+    {HEX64, false},
+    {"sha1:" HEX64, false},
+    {"sha256" HEX64, false},
+    {"sha256:" HEX64 "00", false},
+    {"sha256:" HEX64 ":", false},
+    {"sha256::" HEX64, false},
+    {"sha256:0:0112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", false},
+    {"sha256:00::112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", false},
+    {"sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddee", false},
+    {"sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeef", false},
+    {"sha256:g0112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", false},
+    {"sha256: " HEX64, false},
+    {"", false},
+    {"sha256:", false},
+};
+
+START_TEST(test_fingerprint)
+{
+    const struct fp_case *c = &fp_cases[_i];
+    unsigned char fp[32];
+
+    memset(fp, 0x5a, sizeof(fp));
+    ck_assert_msg(pol_parse_fingerprint(c->s, fp) == c->ok, "case %d '%s'", _i, c->s);
+    if (c->ok) {
+        ck_assert_uint_eq(fp[0], 0x00);
+        ck_assert_uint_eq(fp[1], 0x11);
+        ck_assert_uint_eq(fp[15], 0xff);
+        ck_assert_uint_eq(fp[31], 0xff);
+    } else {
+        ck_assert_uint_eq(fp[0], 0x5a);
+    }
+}
+END_TEST
+
+struct tls_case {
+    enum pol_tls t;
+    bool login, ctrl, data;
+    enum pol_ccc ccc;
+    const char *name;
+};
+
+static const struct tls_case tls_cases[] = {
+    {POL_TLS_OFF, false, false, false, POL_CCC_TLS_OFF, "off"},
+    {POL_TLS_OPTIONAL, false, false, false, POL_CCC_ALLOWED, "optional"},
+    {POL_TLS_AUTH, true, false, false, POL_CCC_ALLOWED, "auth"},
+    {POL_TLS_CTRL, true, true, false, POL_CCC_REFUSED, "ctrl"},
+    {POL_TLS_DATA, false, false, true, POL_CCC_ALLOWED, "data"},
+    {POL_TLS_ON, true, true, true, POL_CCC_REFUSED, "on"},
+    {POL_TLS_AUTH_DATA, true, false, true, POL_CCC_ALLOWED, "auth+data"},
+};
+
+START_TEST(test_tls_predicates)
+{
+    const struct tls_case *c = &tls_cases[_i];
+
+    ck_assert_int_eq(pol_tls_login_required(c->t), c->login);
+    ck_assert_int_eq(pol_tls_ctrl_required(c->t), c->ctrl);
+    ck_assert_int_eq(pol_tls_data_required(c->t), c->data);
+    ck_assert_int_eq(pol_tls_ccc(c->t), c->ccc);
+    ck_assert_str_eq(pol_tls_name(c->t), c->name);
+}
+END_TEST
+
+struct acc_case {
+    uint32_t access;
+    size_t bufsz;
+    const char *want;
+};
+
+static const struct acc_case acc_cases[] = {
+    {ALL, 8, "rwadmn"},
+    {ALL, 7, "rwadmn"},
+    {ALL, 4, "rwa"},
+    {ALL, 1, ""},
+    {0, 8, ""},
+    {POL_ACC_READ, 8, "r"},
+    {POL_ACC_RENAME | POL_ACC_READ, 8, "rn"},
+    {POL_ACC_DELETE | POL_ACC_WRITE, 8, "wd"},
+};
+
+START_TEST(test_access_letters)
+{
+    const struct acc_case *c = &acc_cases[_i];
+    char buf[16];
+
+    memset(buf, 'X', sizeof(buf));
+    pol_access_letters(c->access, buf, c->bufsz);
+    ck_assert_str_eq(buf, c->want);
+    ck_assert_int_eq(buf[c->bufsz], 'X'); /* nothing past bufsz */
+}
+END_TEST
+
+/* ------------------------------------------------------------------ main */
+
+static Suite *policy_value_suite(void)
+{
+    Suite *s = suite_create("policy_value");
+    TCase *tc = tcase_create("helpers");
+
+    tcase_add_loop_test(tc, test_number, 0, N(num_cases));
+    tcase_add_test(tc, test_number_null);
+    tcase_add_loop_test(tc, test_fingerprint, 0, N(fp_cases));
+    tcase_add_loop_test(tc, test_tls_predicates, 0, N(tls_cases));
+    tcase_add_loop_test(tc, test_access_letters, 0, N(acc_cases));
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return run_suite(policy_value_suite());
+}
