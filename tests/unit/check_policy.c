@@ -603,10 +603,31 @@ END_TEST
 
 static char tmpdir[64];
 
+/* The files the load tests make, all in tmpdir. */
+static const char *const tmp_names[] = {"policy", "link", "fifo", "big", "max"};
+
 static void make_tmpdir(void)
 {
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/ftpsd-check-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+/* tmpdir/NAME into buf (PATH_BUF bytes). */
+#define PATH_BUF 128
+static char *tmp_path(char *buf, const char *name)
+{
+    snprintf(buf, PATH_BUF, "%s/%s", tmpdir, name);
+    return buf;
+}
+
+static void remove_tmpdir(void)
+{
+    char path[PATH_BUF];
+
+    for (int i = 0; i < N(tmp_names); i++) {
+        unlink(tmp_path(path, tmp_names[i]));
+    }
+    ck_assert_int_eq(rmdir(tmpdir), 0);
 }
 
 static void write_file(const char *path, const char *text, size_t len, mode_t mode)
@@ -639,12 +660,12 @@ static const struct load_case load_cases[] = {
 START_TEST(test_load_mode)
 {
     const struct load_case *c = &load_cases[_i];
-    char path[128];
+    char path[PATH_BUF];
     struct policy pol;
     struct errs e = {0};
 
     make_tmpdir();
-    snprintf(path, sizeof(path), "%s/policy", tmpdir);
+    tmp_path(path, "policy");
     write_file(path, BASE "idle 42\n", strlen(BASE "idle 42\n"), c->mode);
     ck_assert_int_eq(pol_load(&pol, path, collect, &e), c->nerr);
     ck_assert_int_eq(e.n, c->nerr);
@@ -658,21 +679,20 @@ START_TEST(test_load_mode)
         ck_assert_uint_eq(pol.idle, 300);
     }
     pol_free(&pol);
-    unlink(path);
-    rmdir(tmpdir);
+    remove_tmpdir();
 }
 END_TEST
 
 START_TEST(test_load_kinds)
 {
-    char path[128], link[128], fifo[128];
+    char path[PATH_BUF], link[PATH_BUF], fifo[PATH_BUF];
     struct policy pol;
     struct errs e = {0};
 
     make_tmpdir();
-    snprintf(path, sizeof(path), "%s/policy", tmpdir);
-    snprintf(link, sizeof(link), "%s/link", tmpdir);
-    snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
+    tmp_path(path, "policy");
+    tmp_path(link, "link");
+    tmp_path(fifo, "fifo");
     write_file(path, BASE, strlen(BASE), 0600);
 
     ck_assert_int_eq(symlink(path, link), 0);
@@ -704,26 +724,22 @@ START_TEST(test_load_kinds)
     ck_assert_int_eq(e.line[0], 3);
     ck_assert_str_eq(e.file, path);
     pol_free(&pol);
-
-    unlink(path);
-    unlink(link);
-    unlink(fifo);
-    rmdir(tmpdir);
+    remove_tmpdir();
 }
 END_TEST
 
 START_TEST(test_load_size_owner)
 {
-    char path[128], big[128], max[128];
-    struct policy pol;
-    struct errs e = {0};
+    char path[PATH_BUF], big[PATH_BUF], max[PATH_BUF];
     size_t len = DEFS_POLICY_MAX;
     char *text = malloc(len + 1);
+    struct policy pol;
+    struct errs e = {0};
 
     make_tmpdir();
-    snprintf(path, sizeof(path), "%s/policy", tmpdir);
-    snprintf(big, sizeof(big), "%s/big", tmpdir);
-    snprintf(max, sizeof(max), "%s/max", tmpdir);
+    tmp_path(path, "policy");
+    tmp_path(big, "big");
+    tmp_path(max, "max");
 
     /* Exactly the cap is fine; one byte more is refused. */
     ck_assert_ptr_nonnull(text);
@@ -750,42 +766,29 @@ START_TEST(test_load_size_owner)
         ck_assert_int_eq(pol_load(&pol, path, collect, &e), 1);
         ck_assert_msg(strstr(e.msg[0], "owned by uid 65534") != NULL, "%s", e.msg[0]);
         pol_free(&pol);
-        unlink(path);
     }
-
     free(text);
-    unlink(big);
-    unlink(max);
-    rmdir(tmpdir);
+    remove_tmpdir();
 }
 END_TEST
 
 /* ------------------------------------------------------------------ main */
 
-static Suite *policy_suite(void)
-{
-    Suite *s = suite_create("policy");
-    TCase *tc = tcase_create("grammar");
-
-    tcase_add_loop_test(tc, test_accept, 0, N(accept_cases));
-    tcase_add_test(tc, test_accept_details);
-    tcase_add_test(tc, test_defaults);
-    tcase_add_loop_test(tc, test_errors, 0, N(error_cases));
-    tcase_add_test(tc, test_many_errors);
-    tcase_add_loop_test(tc, test_nul, 0, N(nul_cases));
-    tcase_add_test(tc, test_size_cap_buf);
-    tcase_add_test(tc, test_too_many);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("load");
-    tcase_add_loop_test(tc, test_load_mode, 0, N(load_cases));
-    tcase_add_test(tc, test_load_kinds);
-    tcase_add_test(tc, test_load_size_owner);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    return run_suite(policy_suite());
+    const struct test_entry tests[] = {
+        {"grammar", test_accept, N(accept_cases)},
+        {"grammar", test_accept_details, 1},
+        {"grammar", test_defaults, 1},
+        {"grammar", test_errors, N(error_cases)},
+        {"grammar", test_many_errors, 1},
+        {"grammar", test_nul, N(nul_cases)},
+        {"grammar", test_size_cap_buf, 1},
+        {"grammar", test_too_many, 1},
+        {"load", test_load_mode, N(load_cases)},
+        {"load", test_load_kinds, 1},
+        {"load", test_load_size_owner, 1},
+    };
+
+    return run_tests("policy", tests, N(tests));
 }

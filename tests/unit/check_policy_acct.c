@@ -207,23 +207,14 @@ END_TEST
 
 /* ------------------------------------------------------------------ main */
 
-static Suite *policy_acct_suite(void)
-{
-    Suite *s = suite_create("policy_acct");
-    TCase *tc = tcase_create("users");
-
-    tcase_add_loop_test(tc, test_effective, 0, N(eff_cases));
-    tcase_add_test(tc, test_find_user_misses);
-    suite_add_tcase(s, tc);
-
-    tc = tcase_create("print");
-    tcase_add_test(tc, test_print);
-    tcase_add_loop_test(tc, test_print_every_directive, 0, N(keywords));
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    return run_suite(policy_acct_suite());
+    const struct test_entry tests[] = {
+        {"users", test_effective, N(eff_cases)},
+        {"users", test_find_user_misses, 1},
+        {"print", test_print, 1},
+        {"print", test_print_every_directive, N(keywords)},
+    };
+
+    return run_tests("policy_acct", tests, N(tests));
 }

@@ -178,21 +178,15 @@ END_TEST
 
 /* ------------------------------------------------------------------ main */
 
-static Suite *policy_value_suite(void)
-{
-    Suite *s = suite_create("policy_value");
-    TCase *tc = tcase_create("helpers");
-
-    tcase_add_loop_test(tc, test_number, 0, N(num_cases));
-    tcase_add_test(tc, test_number_null);
-    tcase_add_loop_test(tc, test_fingerprint, 0, N(fp_cases));
-    tcase_add_loop_test(tc, test_tls_predicates, 0, N(tls_cases));
-    tcase_add_loop_test(tc, test_access_letters, 0, N(acc_cases));
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    return run_suite(policy_value_suite());
+    const struct test_entry tests[] = {
+        {"helpers", test_number, N(num_cases)},
+        {"helpers", test_number_null, 1},
+        {"helpers", test_fingerprint, N(fp_cases)},
+        {"helpers", test_tls_predicates, N(tls_cases)},
+        {"helpers", test_access_letters, N(acc_cases)},
+    };
+
+    return run_tests("policy_value", tests, N(tests));
 }

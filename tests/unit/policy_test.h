@@ -89,13 +89,33 @@ static inline bool has_line(const char *out, const char *line)
     (POL_ACC_READ | POL_ACC_WRITE | POL_ACC_APPEND | POL_ACC_DELETE | POL_ACC_MKDIR |              \
      POL_ACC_RENAME)
 
+/* One test of a suite: the test case it belongs to, the test, and how many
+ * table rows it loops over (1 for a plain test). */
+struct test_entry {
+    const char *tcase;
+    const TTest *test;
+    int rows;
+};
 
-/* Runs one suite; the process exit status says whether all passed. */
-static inline int run_suite(Suite *s)
+/* Runs the tests, grouped into test cases by name in table order; the
+ * process exit status says whether all passed. */
+static inline int run_tests(const char *suite, const struct test_entry *t, int n)
 {
-    SRunner *sr = srunner_create(s);
+    Suite *s = suite_create(suite);
+    TCase *tc = NULL;
+    const char *tcase = NULL;
+    SRunner *sr;
     int failed;
 
+    for (int i = 0; i < n; i++) {
+        if (tcase == NULL || strcmp(tcase, t[i].tcase) != 0) {
+            tcase = t[i].tcase;
+            tc = tcase_create(tcase);
+            suite_add_tcase(s, tc);
+        }
+        tcase_add_loop_test(tc, t[i].test, 0, t[i].rows);
+    }
+    sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
