@@ -616,6 +616,11 @@ int pol_load(struct policy *pol, const char *path, pol_report_fn *report, void *
     return errors;
 }
 
+static void free_rules(struct pol_rules *r)
+{
+    free(r->root);
+}
+
 void pol_free(struct policy *pol)
 {
     free(pol->path);
@@ -636,12 +641,12 @@ void pol_free(struct policy *pol)
     free(pol->xferlog);
     free(pol->banner);
     for (size_t i = 0; i < pol->ngroups; i++) {
-        free(pol->groups[i].root);
+        free_rules(&pol->groups[i].rules);
     }
     free(pol->groups);
     if (pol->users != NULL) {
         for (size_t i = 0; i < pol->nusers; i++) {
-            free(pol->users[i].root);
+            free_rules(&pol->users[i].rules);
         }
         /* Password hashes are offline-crackable: leave none in freed heap. */
         mbedtls_platform_zeroize(pol->users, pol->nusers * sizeof(*pol->users));

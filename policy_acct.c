@@ -33,13 +33,15 @@ static bool has_dotdot_component(const char *s)
 
 /* ------------------------------------------------------------------ keys */
 
-/* The fields a user and a group share, so one key table serves both. */
+/* The line being parsed: one key table serves users and groups, whose
+ * shared keys land in `rules`. */
 struct acct {
     struct pol_user *user; /* NULL on a group line */
-    char **root;
-    uint32_t *access;
-    int *tls;
+    struct pol_rules *rules;
 };
+
+static const struct pol_rules rules_unset = {
+    .root = NULL, .access = POL_ACC_UNSET, .tls = POL_TLS_UNSET};
 
 enum { ON_USER = 1, ON_GROUP = 2 };
 
@@ -96,8 +98,8 @@ static bool key_root(struct pol_parser *p, struct acct *a, const char *val)
                   val);
         return false;
     }
-    *a->root = pol_strdup(val);
-    if (*a->root == NULL) {
+    a->rules->root = pol_strdup(val);
+    if (a->rules->root == NULL) {
         pol_error(p, p->line, "out of memory");
         return false;
     }
@@ -126,7 +128,7 @@ static bool key_access(struct pol_parser *p, struct acct *a, const char *val)
         }
         acc |= bit;
     }
-    *a->access = acc;
+    a->rules->access = acc;
     return true;
 }
 
@@ -138,7 +140,7 @@ static bool key_tls(struct pol_parser *p, struct acct *a, const char *val)
         pol_bad_choice(p, "tls=", pol_tls_choices, val);
         return false;
     }
-    *a->tls = c->value;
+    a->rules->tls = c->value;
     return true;
 }
 
@@ -173,66 +175,70 @@ static const struct acct_key acct_keys[] = {
     {"tls", ON_USER | ON_GROUP, key_tls},   {"group", ON_USER, key_group},
 };
 
-/* Makes room for element n of *arr, capacity doubling up to max; reports
- * "too many WHAT" at max, or running out of memory. */
-static bool grow(struct pol_parser *p, void **arr, size_t *cap, size_t n, size_t elem, size_t max,
-                 const char *what)
+/* Appends a zeroed element to *arr, which holds *n of `elem` bytes in room
+ * for *cap, capacity doubling up to max. Returns it, or NULL after reporting
+ * "too many WHAT" or running out of memory. */
+static void *append(struct pol_parser *p, void **arr, size_t *n, size_t *cap, size_t elem,
+                    size_t max, const char *what)
 {
-    size_t ncap;
-    void *na;
+    unsigned char *e;
 
-    if (n >= max) {
+    if (*n >= max) {
         pol_error(p, p->line, "too many %s (at most %zu)", what, max);
-        return false;
+        return NULL;
     }
-    if (n < *cap) {
-        return true;
+    if (*n >= *cap) {
+        size_t ncap = *cap != 0 ? *cap * 2 : 8;
+        void *na;
+
+        if (ncap > max) {
+            ncap = max;
+        }
+        na = realloc(*arr, ncap * elem);
+        if (na == NULL) {
+            pol_error(p, p->line, "out of memory");
+            return NULL;
+        }
+        *arr = na;
+        *cap = ncap;
     }
-    ncap = *cap != 0 ? *cap * 2 : 8;
-    if (ncap > max) {
-        ncap = max;
-    }
-    na = realloc(*arr, ncap * elem);
-    if (na == NULL) {
-        pol_error(p, p->line, "out of memory");
-        return false;
-    }
-    *arr = na;
-    *cap = ncap;
-    return true;
+    e = (unsigned char *)*arr + *n * elem;
+    memset(e, 0, elem);
+    (*n)++;
+    return e;
 }
 
 static bool add_group(struct pol_parser *p, const char *name, struct acct *a)
 {
     struct policy *pol = p->pol;
-    struct pol_group *g;
     void *arr = pol->groups;
     int other = find_group(pol, name);
+    struct pol_group *g;
 
     if (other >= 0) {
         pol_error(p, p->line, "duplicate group '%s' (first on line %d)", name,
                   pol->groups[other].line);
         return false;
     }
-    if (!grow(p, &arr, &p->groups_cap, pol->ngroups, sizeof(*pol->groups), DEFS_POLICY_GROUPS_MAX,
-              "groups")) {
+    g = append(p, &arr, &pol->ngroups, &p->groups_cap, sizeof(*g), DEFS_POLICY_GROUPS_MAX,
+               "groups");
+    pol->groups = arr;
+    if (g == NULL) {
         return false;
     }
-    pol->groups = arr;
-    g = &pol->groups[pol->ngroups++];
-    *g = (struct pol_group){
-        .line = p->line, .root = NULL, .access = POL_ACC_UNSET, .tls = POL_TLS_UNSET};
+    g->line = p->line;
+    g->rules = rules_unset;
     sys_copy(g->name, sizeof(g->name), name);
-    *a = (struct acct){.user = NULL, .root = &g->root, .access = &g->access, .tls = &g->tls};
+    *a = (struct acct){.user = NULL, .rules = &g->rules};
     return true;
 }
 
 static bool add_user(struct pol_parser *p, const char *name, struct acct *a)
 {
     struct policy *pol = p->pol;
-    struct pol_user *u;
     void *arr = pol->users;
     bool anon = is_anon_name(name);
+    struct pol_user *u;
 
     for (size_t i = 0; i < pol->nusers; i++) {
         if (strcmp(pol->users[i].name, name) == 0) {
@@ -248,22 +254,17 @@ static bool add_user(struct pol_parser *p, const char *name, struct acct *a)
             return false;
         }
     }
-    if (!grow(p, &arr, &p->users_cap, pol->nusers, sizeof(*pol->users), DEFS_POLICY_USERS_MAX,
-              "users")) {
+    u = append(p, &arr, &pol->nusers, &p->users_cap, sizeof(*u), DEFS_POLICY_USERS_MAX, "users");
+    pol->users = arr;
+    if (u == NULL) {
         return false;
     }
-    pol->users = arr;
-    u = &pol->users[pol->nusers++];
-    *u = (struct pol_user){
-        .line = p->line,
-        .anonymous = anon,
-        .root = NULL,
-        .access = POL_ACC_UNSET,
-        .tls = POL_TLS_UNSET,
-        .group = -1,
-    };
+    u->line = p->line;
+    u->anonymous = anon;
+    u->rules = rules_unset;
+    u->group = -1;
     sys_copy(u->name, sizeof(u->name), name);
-    *a = (struct acct){.user = u, .root = &u->root, .access = &u->access, .tls = &u->tls};
+    *a = (struct acct){.user = u, .rules = &u->rules};
     return true;
 }
 
@@ -364,8 +365,9 @@ static void check_user(struct pol_parser *p, const struct pol_user *u)
         pol_error(p, u->line,
                   "user '%s': tls=%s%s%s is weaker than the global 'tls %s' "
                   "(only a user without a password may demand less)",
-                  u->name, pol_tls_name(eff.tls), u->tls == POL_TLS_UNSET ? " from group " : "",
-                  u->tls == POL_TLS_UNSET ? pol->groups[u->group].name : "",
+                  u->name, pol_tls_name(eff.tls),
+                  u->rules.tls == POL_TLS_UNSET ? " from group " : "",
+                  u->rules.tls == POL_TLS_UNSET ? pol->groups[u->group].name : "",
                   pol_tls_name(pol->tls));
     }
     if (pol->tls == POL_TLS_OFF && tls_reqs(eff.tls) != 0) {
@@ -404,32 +406,31 @@ const struct pol_user *pol_find_user(const struct policy *pol, const char *name)
     return NULL;
 }
 
+/* Lays the keys r sets over out. */
+static void apply_rules(const struct pol_rules *r, struct pol_effective *out)
+{
+    if (r->root != NULL) {
+        out->root = r->root;
+    }
+    if (r->access != POL_ACC_UNSET) {
+        out->access = r->access;
+    }
+    if (r->tls != POL_TLS_UNSET) {
+        out->tls = (enum pol_tls)r->tls;
+    }
+}
+
 void pol_effective(const struct policy *pol, const struct pol_user *u, struct pol_effective *out)
 {
-    const struct pol_group *g = NULL;
-
     out->root = "/";
     out->access = POL_ACC_DEFAULT;
     out->tls = pol->tls;
     if (u == NULL) {
         return;
     }
+    /* The group's keys first, so the user's own win. */
     if (u->group >= 0 && (size_t)u->group < pol->ngroups) {
-        g = &pol->groups[u->group];
+        apply_rules(&pol->groups[u->group].rules, out);
     }
-    if (u->root != NULL) {
-        out->root = u->root;
-    } else if (g != NULL && g->root != NULL) {
-        out->root = g->root;
-    }
-    if (u->access != POL_ACC_UNSET) {
-        out->access = u->access;
-    } else if (g != NULL && g->access != POL_ACC_UNSET) {
-        out->access = g->access;
-    }
-    if (u->tls != POL_TLS_UNSET) {
-        out->tls = (enum pol_tls)u->tls;
-    } else if (g != NULL && g->tls != POL_TLS_UNSET) {
-        out->tls = (enum pol_tls)g->tls;
-    }
+    apply_rules(&u->rules, out);
 }

@@ -49,12 +49,18 @@ struct pol_pbkdf2 {
     unsigned char hash[DEFS_PBKDF2_HASH_LEN];
 };
 
+/* The keys a user line and a group line share. An unset key comes from the
+ * user's group, then from the defaults (pol_effective). */
+struct pol_rules {
+    char *root;      /* NULL = unset */
+    uint32_t access; /* POL_ACC_UNSET = unset */
+    int tls;         /* POL_TLS_UNSET = unset */
+};
+
 struct pol_group {
     char name[DEFS_NAME_MAX];
     int line;
-    char *root;        /* NULL = unset */
-    uint32_t access;   /* POL_ACC_UNSET = unset */
-    int tls;           /* POL_TLS_UNSET = unset */
+    struct pol_rules rules;
 };
 
 struct pol_user {
@@ -65,9 +71,7 @@ struct pol_user {
     struct pol_pbkdf2 password;
     bool has_cert;
     unsigned char cert_sha256[32];
-    char *root;        /* NULL = from group, else "/" */
-    uint32_t access;   /* POL_ACC_UNSET = from group, else POL_ACC_DEFAULT */
-    int tls;           /* POL_TLS_UNSET = from group, else global */
+    struct pol_rules rules; /* unset keys: from the group, else the defaults */
     int group;         /* index in policy.groups, -1 none */
 };
 
