@@ -211,10 +211,6 @@ enum ctrl_result ctrl_read_line(struct session *s, char *out, size_t cap, int ti
     }
 }
 
-/* Replies are assembled here and sent with one write per reply. */
-static char out_storage[DEFS_REPLY_MAX * 2];
-static struct obuf out = {out_storage, sizeof out_storage, 0, false};
-
 static bool ctrl_send(struct session *s, const char *p, size_t n)
 {
     if (s->ctrl_failed) {
@@ -232,24 +228,15 @@ static bool ctrl_send(struct session *s, const char *p, size_t n)
     return ok;
 }
 
-bool ctrl_write(struct session *s, const char *data, size_t n)
-{
-    if (out.len > 0) {
-        if (!ctrl_send(s, out.data, out.len)) {
-            buf_reset(&out);
-            return false;
-        }
-        buf_reset(&out);
-    }
-    return ctrl_send(s, data, n);
-}
-
+/* Replies are assembled in the session's reply buffer and sent with one
+ * write per reply. */
 static void flush_out(struct session *s)
 {
-    if (out.len > 0) {
-        (void)ctrl_send(s, out.data, out.len);
+    struct obuf *out = &s->reply_buf;
+    if (out->len > 0) {
+        (void)ctrl_send(s, out->data, out->len);
     }
-    buf_reset(&out);
+    buf_reset(out);
 }
 
 /* Appends one reply line; a line longer than DEFS_REPLY_MAX is cut (the
@@ -263,18 +250,19 @@ static void add_line(struct session *s, int code, char sep, const char *fmt, va_
         text[0] = '\0';
     }
     size_t len = (size_t)n < sizeof text - 8 ? (size_t)n : sizeof text - 9;
+    struct obuf *out = &s->reply_buf;
     /* Escaping can double the length: flush first if it might not fit. */
-    if (out.cap - out.len < 2 * len + 16) {
+    if (out->cap - out->len < 2 * len + 16) {
         flush_out(s);
     }
     if (code > 0) {
-        (void)buf_printf(&out, "%03d%c", code, sep);
+        (void)buf_printf(out, "%03d%c", code, sep);
     } else {
-        (void)buf_puts(&out, " ");
+        (void)buf_puts(out, " ");
     }
-    (void)buf_put_reply_text(&out, text, len);
-    (void)buf_puts(&out, "\r\n");
-    if (out.overflow) {
+    (void)buf_put_reply_text(out, text, len);
+    (void)buf_puts(out, "\r\n");
+    if (out->overflow) {
         bug("reply buffer overflow");
     }
 }

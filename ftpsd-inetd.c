@@ -18,15 +18,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cmds.h"
+#include "ftp.h"
 #include "codes.h"
 #include "ctrl.h"
-#include "data.h"
 #include "log.h"
 #include "passwd.h"
 #include "policy.h"
 #include "session.h"
 #include "sys.h"
+#include "sys_fs.h"
+#include "sys_net.h"
 #include "tls.h"
 
 static struct session sess;
@@ -190,15 +191,8 @@ static void find_control_fd(int *rfd, int *wfd)
 static bool is_tcp_socket(int fd, struct sockaddr_storage *local, socklen_t *llen,
                           struct sockaddr_storage *peer, socklen_t *plen)
 {
-    int type = 0;
-    socklen_t tl = sizeof type;
-    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM) {
-        return false;
-    }
-    *llen = sizeof *local;
-    *plen = sizeof *peer;
-    if (getsockname(fd, (struct sockaddr *)local, llen) != 0 ||
-        getpeername(fd, (struct sockaddr *)peer, plen) != 0) {
+    if (!sys_is_stream_socket(fd) || !sys_local_addr(fd, local, llen) ||
+        !sys_peer_addr(fd, peer, plen)) {
         return false;
     }
     return local->ss_family == AF_INET || local->ss_family == AF_INET6;
@@ -307,7 +301,7 @@ static int serve(const char *policy_path)
     }
     int xferlog_fd = -1;
     if (pol.xferlog) {
-        xferlog_fd = open(pol.xferlog, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+        xferlog_fd = sys_open(pol.xferlog, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0640);
         if (xferlog_fd < 0) {
             err("xferlog %s: %s", pol.xferlog, strerror(errno));
             refuse_early(wfd, EXIT_ENV, "cannot open xferlog");
@@ -316,30 +310,19 @@ static int serve(const char *policy_path)
     drop_privileges(wfd);
 
     struct session *s = &sess;
-    s->pol = &pol;
-    s->tls = tls;
-    s->ctrl_rfd = rfd;
-    s->ctrl_wfd = wfd;
-    s->peer_addr = peer;
-    s->peer_len = plen;
-    s->local_addr = local;
-    s->local_len = llen;
-    sys_copy(s->peer, sizeof s->peer, peer_str);
-    lr_init(&s->lr);
-    s->root_fd = -1;
-    s->xferlog_fd = xferlog_fd;
-    s->tls_rule = pol.tls;
-    s->eff.root = "/";
-    s->eff.tls = pol.tls;
-    sys_copy(s->cwd, sizeof s->cwd, "/");
-    s->login_deadline_ms = start_ms + (int64_t)pol.login_grace * 1000;
-    s->max_iterations = DEFS_PBKDF2_DEFAULT_ITER;
-    for (size_t i = 0; i < pol.nusers; i++) {
-        if (pol.users[i].has_password && pol.users[i].password.iterations > s->max_iterations) {
-            s->max_iterations = pol.users[i].password.iterations;
-        }
-    }
-    data_init(&s->data);
+    struct session_start st = {
+        .pol = &pol,
+        .tls = tls,
+        .rfd = rfd,
+        .wfd = wfd,
+        .peer = peer,
+        .local = local,
+        .peer_len = plen,
+        .peer_str = peer_str,
+        .xferlog_fd = xferlog_fd,
+        .start_ms = start_ms,
+    };
+    session_init(s, &st);
     sys_tune_socket(rfd);
     info("connected (%s)", pol.implicit ? "implicit TLS" : "explicit");
 

@@ -10,16 +10,14 @@
  * (.ftpsd-*) are never shown. */
 #include "list.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <unistd.h>
 
 #include "defs.h"
 #include "path.h"
 #include "policy.h"
 #include "sys.h"
-#include "xfer.h"
+#include "sys_fs.h"
 
 static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -190,7 +188,7 @@ size_t list_format_facts(char *out, size_t cap, const struct stat *st, const cha
 bool list_one(const struct stat *st, const char *name, const char *link,
               const struct list_opts *o, list_emit_fn *emit, void *ctx)
 {
-    char line[XFER_LINE_MAX];
+    char line[DEFS_LIST_LINE_MAX];
     size_t n;
     switch (o->kind) {
     case LIST_NAMES: {
@@ -226,24 +224,21 @@ static bool is_dotdot(const char *n)
 
 int list_dir(int dirfd, const struct list_opts *o, list_emit_fn *emit, void *ctx)
 {
-    DIR *d = fdopendir(dirfd);
+    DIR *d = sys_opendir_fd(dirfd);
     if (!d) {
         int e = errno;
-        (void)close(dirfd);
+        (void)sys_close(dirfd);
         return e;
     }
     int dfd = dirfd;
     int result = 0;
-    char line[XFER_LINE_MAX];
+    char line[DEFS_LIST_LINE_MAX];
     char link[DEFS_PATH_MAX];
     for (;;) {
-        errno = 0;
-        struct dirent *de = readdir(d);
-        if (!de) {
-            result = errno;
+        const char *name = sys_readdir(d, &result);
+        if (!name) {
             break;
         }
-        const char *name = de->d_name;
         /* SECURITY: temporaries of uploads in progress are invisible, so
          * nobody reads or races a half-written file (SPEC §5). */
         if (path_is_internal(name)) {
@@ -269,7 +264,7 @@ int list_dir(int dirfd, const struct list_opts *o, list_emit_fn *emit, void *ctx
             n = append_name(line, sizeof line, &pos, name) ? pos : 0;
         } else {
             struct stat st;
-            if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (sys_lstatat(dfd, name, &st) != 0) {
                 continue; /* removed meanwhile */
             }
             if (o->kind == LIST_FACTS) {
@@ -277,9 +272,7 @@ int list_dir(int dirfd, const struct list_opts *o, list_emit_fn *emit, void *ctx
             } else {
                 const char *lp = NULL;
                 if (S_ISLNK(st.st_mode)) {
-                    ssize_t ln = readlinkat(dfd, name, link, sizeof link - 1);
-                    if (ln >= 0) {
-                        link[ln] = '\0';
+                    if (sys_readlinkat(dfd, name, link, sizeof link) >= 0) {
                         lp = link;
                     }
                 }
@@ -294,8 +287,9 @@ int list_dir(int dirfd, const struct list_opts *o, list_emit_fn *emit, void *ctx
             break;
         }
     }
-    if (closedir(d) != 0 && result == 0) {
-        result = errno;
+    int ce = sys_closedir(d);
+    if (ce != 0 && result == 0) {
+        result = ce;
     }
     return result;
 }

@@ -100,15 +100,6 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
     va_end(ap);
 }
 
-void die(int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    log_vmsg(LOG_ERR_, fmt, ap);
-    va_end(ap);
-    exit(code);
-}
-
 void bug(const char *fmt, ...)
 {
     va_list ap;

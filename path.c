@@ -16,31 +16,10 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-/* Toolchains without kernel headers (musl-gcc, some router SDKs) still get
- * openat2: struct open_how and the RESOLVE_ bits are kernel ABI
- * (include/uapi/linux/openat2.h, Linux 5.6). Without SYS_openat2 the
- * O_NOFOLLOW walk is the only path. */
-#if defined(__has_include)
-#if __has_include(<linux/openat2.h>)
-#include <linux/openat2.h>
-#define HAVE_LINUX_OPENAT2_H 1
-#endif
-#endif
-#ifndef HAVE_LINUX_OPENAT2_H
-struct open_how {
-    uint64_t flags;
-    uint64_t mode;
-    uint64_t resolve;
-};
-#define RESOLVE_NO_MAGICLINKS 0x02
-#define RESOLVE_BENEATH 0x08
-#endif
 
 #include "defs.h"
 #include "sys.h"
+#include "sys_fs.h"
 
 int path_normalize(const char *cwd, const char *arg, char *out, size_t outsz)
 {
@@ -127,7 +106,7 @@ static int open_walk(int root_fd, const char *rel, int flags, mode_t mode)
         size_t n = slash ? (size_t)(slash - p) : strlen(p);
         if (n >= sizeof comp) {
             if (dir != root_fd) {
-                close(dir);
+                sys_close(dir);
             }
             errno = ENAMETOOLONG;
             return -1;
@@ -136,13 +115,13 @@ static int open_walk(int root_fd, const char *rel, int flags, mode_t mode)
         comp[n] = '\0';
         int fd;
         if (!slash) {
-            fd = openat(dir, comp, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+            fd = sys_openat(dir, comp, flags | O_NOFOLLOW, mode);
         } else {
-            fd = openat(dir, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            fd = sys_openat(dir, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
         }
         int saved = errno;
         if (dir != root_fd) {
-            close(dir);
+            sys_close(dir);
         }
         if (fd < 0) {
             errno = saved;
@@ -159,24 +138,15 @@ static int open_walk(int root_fd, const char *rel, int flags, mode_t mode)
 int path_open(int root_fd, const char *vpath, int flags, mode_t mode)
 {
     const char *rel = relative(vpath);
-#ifdef SYS_openat2
+    /* Remembered: a kernel without openat2 will not grow one. */
     static bool no_openat2;
     if (!no_openat2) {
-        struct open_how how = {
-            .flags = (uint64_t)(flags | O_CLOEXEC),
-            .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
-            .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-        };
-        long fd = syscall(SYS_openat2, root_fd, rel, &how, sizeof how);
-        if (fd >= 0) {
-            return (int)fd;
-        }
-        if (errno != ENOSYS) {
-            return -1;
+        int fd = sys_open_beneath(root_fd, rel, flags, mode);
+        if (fd >= 0 || errno != ENOSYS) {
+            return fd;
         }
         no_openat2 = true;
     }
-#endif
     return open_walk(root_fd, rel, flags, mode);
 }
 

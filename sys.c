@@ -6,7 +6,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,7 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,12 +37,6 @@ bool sys_fmt(char *dst, size_t dstsz, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(dst, dstsz, fmt, ap);
     va_end(ap);
-    return n >= 0 && (size_t)n < dstsz;
-}
-
-bool sys_vfmt(char *dst, size_t dstsz, const char *fmt, va_list ap)
-{
-    int n = vsnprintf(dst, dstsz, fmt, ap);
     return n >= 0 && (size_t)n < dstsz;
 }
 
@@ -117,27 +109,23 @@ bool sys_write_all(int fd, const void *buf, size_t n)
     return true;
 }
 
+bool sys_write_once(int fd, const void *buf, size_t n)
+{
+    ssize_t w;
+    do {
+        w = write(fd, buf, n);
+    } while (w < 0 && errno == EINTR);
+    if (w >= 0 && (size_t)w != n) {
+        errno = 0;
+    }
+    return w >= 0 && (size_t)w == n;
+}
+
 int sys_wait_fd(int fd, bool for_write, int timeout_ms)
 {
     struct pollfd pfd = {.fd = fd, .events = for_write ? POLLOUT : POLLIN};
-    int64_t deadline = timeout_ms < 0 ? 0 : sys_now_ms() + timeout_ms;
-    for (;;) {
-        int left = -1;
-        if (timeout_ms >= 0) {
-            int64_t d = deadline - sys_now_ms();
-            left = d < 0 ? 0 : (int)d;
-        }
-        int r = poll(&pfd, 1, left);
-        if (r > 0) {
-            return 1;
-        }
-        if (r == 0) {
-            return 0;
-        }
-        if (errno != EINTR) {
-            return -1;
-        }
-    }
+    int r = sys_poll(&pfd, 1, timeout_ms);
+    return r > 0 ? 1 : r;
 }
 
 int64_t sys_now_ms(void)
@@ -219,6 +207,39 @@ static bool ip_bytes(const struct sockaddr *sa, const unsigned char **p, size_t 
     return false;
 }
 
+bool sys_addr_v4(const struct sockaddr_storage *ss, struct in_addr *out)
+{
+    if (ss->ss_family == AF_INET) {
+        *out = ((const struct sockaddr_in *)ss)->sin_addr;
+        return true;
+    }
+    if (ss->ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) {
+            memcpy(&out->s_addr, a->s6_addr + 12, 4);
+            return true;
+        }
+    }
+    return false;
+}
+
+void sys_addr_set_port(struct sockaddr_storage *ss, unsigned port)
+{
+    if (ss->ss_family == AF_INET) {
+        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+    } else {
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+    }
+}
+
+unsigned sys_addr_port(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET) {
+        return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+    }
+    return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
 bool sys_same_ip(const struct sockaddr *a, const struct sockaddr *b)
 {
     const unsigned char *pa, *pb;
@@ -227,18 +248,6 @@ bool sys_same_ip(const struct sockaddr *a, const struct sockaddr *b)
         return false;
     }
     return na == nb && memcmp(pa, pb, na) == 0;
-}
-
-void sys_tune_socket(int fd)
-{
-    int one = 1;
-    /* Failures are harmless here (a non-TCP fd in unit tests): the session
-     * only loses latency, never correctness. */
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    /* Clients send ABOR as urgent data (ftplib sends the whole line with
-     * MSG_OOB): without OOBINLINE the kernel pulls the last byte, the LF, out
-     * of the stream and the line never ends. */
-    (void)setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, sizeof one);
 }
 
 static volatile sig_atomic_t term_dirfd = -1;
@@ -272,17 +281,43 @@ void sys_term_cleanup(int dirfd, const char *name)
     term_dirfd = dirfd;
 }
 
-int sys_rename_noreplace(int fromdir, const char *from, int todir, const char *to)
+int sys_close(int fd)
 {
-#ifdef SYS_renameat2
-    /* 1 is RENAME_NOREPLACE (include/uapi/linux/fs.h), kernel ABI. */
-    return (int)syscall(SYS_renameat2, fromdir, from, todir, to, 1U);
-#else
-    (void)fromdir;
-    (void)from;
-    (void)todir;
-    (void)to;
-    errno = ENOSYS;
-    return -1;
-#endif
+    /* Not retried on EINTR: Linux has released the fd by then, and a retry
+     * could close one that another part of the program just opened. */
+    return close(fd);
+}
+
+void sys_closep(int *fd)
+{
+    if (*fd >= 0) {
+        (void)close(*fd);
+        *fd = -1;
+    }
+}
+
+bool sys_set_nonblock(int fd, bool on)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0) {
+        return false;
+    }
+    int nfl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+    return nfl == fl || fcntl(fd, F_SETFL, nfl) == 0;
+}
+
+int sys_poll(struct pollfd *fds, unsigned n, int timeout_ms)
+{
+    int64_t deadline = timeout_ms < 0 ? 0 : sys_now_ms() + timeout_ms;
+    for (;;) {
+        int left = -1;
+        if (timeout_ms >= 0) {
+            int64_t d = deadline - sys_now_ms();
+            left = d < 0 ? 0 : (int)d;
+        }
+        int r = poll(fds, (nfds_t)n, left);
+        if (r >= 0 || errno != EINTR) {
+            return r;
+        }
+    }
 }

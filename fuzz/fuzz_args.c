@@ -2,7 +2,7 @@
  * else (PORT, EPRT, LIST options) and the policy's own value parsers
  * (pbkdf2 strings, fingerprints, numbers). Each must stay inside its input,
  * and what it accepts must satisfy the contract its header states. */
-#include "data.h"
+#include "dataport.h"
 #include "defs.h"
 #include "list.h"
 #include "policy.h"

@@ -61,9 +61,6 @@ void reply_start(struct session *s, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void reply_more(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Raw bytes on the control connection (STAT listings); false on error. */
-bool ctrl_write(struct session *s, const char *data, size_t n);
-
 /* False once a write failed: the session must end. */
 bool ctrl_ok(const struct session *s);
 

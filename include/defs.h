@@ -9,6 +9,12 @@
 #define DEFS_LINE_MAX 4096
 /* One formatted reply line, code and CRLF included. */
 #define DEFS_REPLY_MAX 4096
+/* A host name (HOST, SNI): DNS names are at most 253 bytes. */
+#define DEFS_HOST_MAX 256
+/* A peer address as text, "[v6addr]:port" with room to spare. */
+#define DEFS_PEER_STR_MAX 80
+/* A failure reason carried to a reply text ("Data connection failed (...)"). */
+#define DEFS_WHY_MAX 160
 /* Paths: virtual (client-visible) and host paths share this bound. */
 #define DEFS_PATH_MAX 4096
 /* User and group names in the policy and on the wire. */
@@ -48,6 +54,25 @@
 #define DEFS_XFER_BUF 16384
 /* Seconds a data connection may take to be accepted / connected. */
 #define DEFS_DATA_CONNECT_TIMEOUT 30
+/* Pending connections on a passive socket: room for a wrong peer's attempt
+ * (closed unread) without dropping the right one. */
+#define DEFS_LISTEN_BACKLOG 4
+/* Seconds an orderly data close waits for the client's close_notify/FIN. */
+#define DEFS_DATA_CLOSE_TIMEOUT 10
+/* Polls in a row that found control input the control reader did not
+ * consume before the transfer stops watching it (a spin guard). */
+#define DEFS_CTRL_STUCK_MAX 1000
+/* sendfile(2) chunk for clear binary downloads. */
+#define DEFS_SENDFILE_CHUNK (1024 * 1024)
+/* A directory listing line (name + symlink target + facts). */
+#define DEFS_LIST_LINE_MAX (DEFS_PATH_MAX + 512)
+/* Tries to find a free atomic-upload temporary name. */
+#define DEFS_TEMP_NAME_TRIES 32
+/* Names tried by STOU after the one asked for: base.1 ... base.N. */
+#define DEFS_STOU_MAX_SUFFIX 999
+/* A command verb: the longest RFC verb is 4 letters; room for unknown ones
+ * to be named in the 500 reply. */
+#define DEFS_VERB_MAX 16
 /* Passwords. */
 #define DEFS_PBKDF2_MIN_ITER 1000u
 #define DEFS_PBKDF2_MAX_ITER 10000000u

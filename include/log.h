@@ -30,8 +30,6 @@ void log_set_user(const char *user);
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vmsg(enum log_level lvl, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
-/* Environment failure: log and exit with `code`. */
-_Noreturn void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Broken invariant: log and exit 70. */
 _Noreturn void bug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -15,8 +15,6 @@
 bool sys_copy(char *dst, size_t dstsz, const char *src);
 /* snprintf that reports truncation or an encoding error as false. */
 bool sys_fmt(char *dst, size_t dstsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* vsnprintf with the same contract as sys_fmt. */
-bool sys_vfmt(char *dst, size_t dstsz, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 /* Appends formatted text at *pos (kept < dstsz); false on truncation. */
 bool sys_append(char *dst, size_t dstsz, size_t *pos, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -27,6 +25,10 @@ bool sys_ieq(const char *a, const char *b);
 /* read/write that retry EINTR; sys_write_all writes everything or fails. */
 ssize_t sys_read(int fd, void *buf, size_t n);
 bool sys_write_all(int fd, const void *buf, size_t n);
+
+/* One write(2) of all n bytes (retrying EINTR): on an O_APPEND fd the
+ * bytes land together. False on an error or a short write (errno 0). */
+bool sys_write_once(int fd, const void *buf, size_t n);
 
 /* Waits until fd is readable (or writable), up to timeout_ms (-1 forever).
  * Returns 1 ready, 0 timeout, -1 error. */
@@ -43,6 +45,13 @@ bool sys_random(void *buf, size_t n);
 
 /* Numeric "addr" and "addr:port" ("[v6]:port") of a socket address. */
 bool sys_addr_str(const struct sockaddr *sa, socklen_t len, char *out, size_t outsz, bool with_port);
+/* The IPv4 address of a v4 or v4-mapped v6 socket address; false if it
+ * has none. */
+struct in_addr;
+bool sys_addr_v4(const struct sockaddr_storage *ss, struct in_addr *out);
+/* The port of an AF_INET or AF_INET6 address, and setting it. */
+unsigned sys_addr_port(const struct sockaddr_storage *ss);
+void sys_addr_set_port(struct sockaddr_storage *ss, unsigned port);
 /* True if two socket addresses have the same IP (v4-mapped v6 folded). */
 bool sys_same_ip(const struct sockaddr *a, const struct sockaddr *b);
 
@@ -54,12 +63,15 @@ void sys_install_term_handler(void);
  * termination; name must stay valid, and "" means none. dirfd -1: none. */
 void sys_term_cleanup(int dirfd, const char *name);
 
-/* Sets TCP_NODELAY (SPEC §5) and SO_OOBINLINE where applicable. */
-void sys_tune_socket(int fd);
-
-/* renameat2(RENAME_NOREPLACE) by system call: glibc < 2.28 and musl < 1.2.5
- * lack the wrapper. -1 with ENOSYS or EINVAL where the kernel or the file
- * system cannot; callers fall back. */
-int sys_rename_noreplace(int fromdir, const char *from, int todir, const char *to);
+/* close(2) and its error; sys_closep closes *fd if open, ignores the
+ * error (read-only and O_PATH fds) and sets it to -1. */
+int sys_close(int fd);
+void sys_closep(int *fd);
+/* O_NONBLOCK on or off; false with errno. */
+bool sys_set_nonblock(int fd, bool on);
+/* poll(2) that retries EINTR within the same overall timeout (-1 none):
+ * >0 ready, 0 timeout, -1 error. */
+struct pollfd;
+int sys_poll(struct pollfd *fds, unsigned n, int timeout_ms);
 
 #endif

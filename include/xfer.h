@@ -1,30 +1,70 @@
-/* Pure helpers of the transfer path (data.c), kept free of I/O so they are
- * unit-tested on their own: TYPE A conversion that works across buffer
- * boundaries, the wu-ftpd xferlog line, and the names of atomic-upload
- * temporaries. */
+/* The transfer engine (STYLE.md habit 11): moves the bytes of one transfer
+ * over the open data connection (s->conn) through one poll loop that also
+ * watches the control connection, so ABOR and STAT are served while bytes
+ * move (through the session's during_xfer callback) and a stalled peer runs
+ * into the policy's idle limit instead of hanging the session. Data passes
+ * through the session's two fixed buffers, one per direction; TYPE A is
+ * converted on the way, across buffer boundaries. Nothing here grows with
+ * the size of a file or a directory. */
 #ifndef FTPSD_XFER_H
 #define FTPSD_XFER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
+#include <sys/types.h>
 
-#include "defs.h"
+struct session;
 
-/* Limits of the data channel that only data.c and files.c use. */
-/* Pending connections on a passive socket: room for a wrong peer's attempt
- * (closed unread) without dropping the right one. */
-#define XFER_LISTEN_BACKLOG 4
-/* Tries to find a free atomic-upload temporary or STOU name. */
-#define XFER_NAME_TRIES 32
-/* Seconds an orderly data close waits for the client's close_notify/FIN. */
-#define XFER_CLOSE_TIMEOUT 10
-/* Polls in a row that found control input the control reader did not
- * consume before the transfer stops watching it (a spin guard). */
-#define XFER_CTRL_STUCK_MAX 1000
-/* A directory listing line (name + symlink target + facts). */
-#define XFER_LINE_MAX (DEFS_PATH_MAX + 512)
+/* How a data operation ended. */
+enum data_status {
+    DATA_OK,        /* all bytes moved */
+    DATA_EOF,       /* (receive) clean end: FIN in the clear, close_notify under TLS */
+    DATA_ABORTED,   /* ABOR arrived on the control connection */
+    DATA_TRUNCATED, /* (receive, TLS) the peer closed TCP without close_notify */
+    DATA_TIMEOUT,   /* no progress for the policy's idle limit */
+    DATA_ERROR,     /* I/O or TLS error (peer reset, alert, ...): s->conn.why says which */
+};
+
+/* Waits for `events` (POLLIN/POLLOUT) on fd until `deadline` (sys_now_ms
+ * time), serving control commands meanwhile. Returns 1 ready, 0 deadline
+ * passed, -1 with *st set (DATA_ABORTED, or DATA_ERROR with s->conn.why). */
+int xfer_wait(struct session *s, int fd, short events, int64_t deadline, enum data_status *st);
+
+/* Writes all n bytes (n <= DEFS_XFER_BUF: one TLS record). */
+enum data_status xfer_send(struct session *s, const void *buf, size_t n);
+/* Reads up to cap bytes (*got > 0 with DATA_OK); DATA_EOF at a clean end. */
+enum data_status xfer_recv(struct session *s, void *buf, size_t cap, size_t *got);
+
+/* A download of fd from `off` to its end: sendfile(2) for clear binary
+ * transfers, else through the session's buffers (TYPE A converted). A read
+ * error of the file sets *ferr and returns DATA_ERROR. */
+enum data_status xfer_send_file(struct session *s, int fd, off_t off, int *ferr);
+/* An upload into fd until the peer's clean end (DATA_EOF), TYPE A
+ * converted. A write error sets *werr and returns DATA_ERROR. */
+enum data_status xfer_recv_file(struct session *s, int fd, int *werr);
+
+/* Listing lines collected in the session's network buffer and sent whenever
+ * the next would not fit. `st` is the first failure. */
+struct xfer_sink {
+    struct session *s;
+    size_t len;
+    enum data_status st;
+};
+/* A list_emit_fn: appends line + CRLF; false once sending failed. */
+bool xfer_sink_line(void *sink, const char *line, size_t n);
+/* Sends what is collected; false on failure (sink->st says why). */
+bool xfer_sink_flush(struct xfer_sink *k);
+
+/* The failure reply for a status: 426 with a text saying why (and `after`,
+ * e.g. "; nothing was stored", if not NULL); for DATA_ABORTED the RFC 959
+ * pair "426 Transfer aborted" then "226 ABOR successful". */
+void xfer_reply_failure(struct session *s, enum data_status st, const char *after);
+
+/* Progress of the transfer, for STAT during it and the xferlog after it. */
+void xfer_begin(struct session *s, const char *vpath, bool upload);
+/* Ends it; with `logit` one xferlog line (complete or not). */
+void xfer_end(struct session *s, bool complete, bool logit);
 
 /* TYPE A conversion state. `cr` is a CR seen last that decides the meaning
  * of the next byte, possibly in the next buffer. */
@@ -35,40 +75,14 @@ struct xfer_ascii {
 /* Download direction, LF -> CRLF (an LF already preceded by CR is left
  * alone, so CRLF files are not doubled). Converts from in[0..n) into out
  * (cap >= 2), stopping when out is full; *used says how much of in was
- * consumed. Returns the bytes written to out. */
+ * consumed. Returns the bytes written to out. Pure (unit-tested, fuzzed). */
 size_t xfer_to_crlf(struct xfer_ascii *st, const unsigned char *in, size_t n, size_t *used,
                     unsigned char *out, size_t cap);
-
 /* Upload direction, CRLF -> LF (a bare CR is kept). A CR at the end of one
- * buffer is held until the next byte is known. Same contract as above
- * (cap >= 2). */
+ * buffer is held until the next byte is known. Same contract as above. */
 size_t xfer_from_crlf(struct xfer_ascii *st, const unsigned char *in, size_t n, size_t *used,
                       unsigned char *out, size_t cap);
 /* At the end of an upload: writes a held CR (0 or 1 byte) into out. */
 size_t xfer_from_crlf_flush(struct xfer_ascii *st, unsigned char *out, size_t cap);
-
-/* One transfer for the xferlog. */
-struct xfer_record {
-    time_t end;          /* wall-clock time of the end (local time zone) */
-    uint64_t seconds;    /* duration, at least 1 as wu-ftpd writes it */
-    const char *peer;    /* remote IP */
-    uint64_t bytes;
-    const char *path;    /* as the admin sees it (root-joined virtual path) */
-    bool ascii;
-    bool upload;
-    bool anonymous;
-    const char *user;
-    bool complete;
-};
-
-/* Formats the wu-ftpd xferlog line, LF-terminated:
- *   "Thu Nov 26 23:22:19 2026 1 10.0.0.2 1234 /x b _ o r alice ftp 0 * c"
- * Blanks and control bytes in path and user become '_' (SECURITY: a file
- * name must not split the line or add fields a log parser trusts). Returns
- * the length, 0 if it did not fit. */
-size_t xfer_log_format(char *out, size_t cap, const struct xfer_record *r);
-
-/* Fills name (>= 14 bytes) with ".ftpsd-XXXXXX" from 6 random bytes. */
-void xfer_temp_name(char *name, size_t cap, const unsigned char rnd[6]);
 
 #endif

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
+#include "dataport.h"
+#include "upload.h"
+#include "xferlog.h"
 #include "path.h"
 #include "xfer.h"
 
@@ -130,7 +132,7 @@ END_TEST
 /* ---- TYPE A ---- */
 
 /* Runs a conversion over `in` split into chunks of `chunk` bytes, with an
- * output buffer of `cap` bytes, the way files.c drives it. */
+ * output buffer of `cap` bytes, the way the transfer engine (xfer.c) drives it. */
 static size_t convert(bool to_crlf, const char *in, size_t n, size_t chunk, size_t cap,
                       char *out, size_t outsz)
 {
@@ -244,7 +246,7 @@ START_TEST(test_xferlog)
 {
     setenv("TZ", "UTC", 1);
     tzset();
-    struct xfer_record r = {
+    struct xferlog_record r = {
         .end = 1795735339, /* Thu Nov 26 23:22:19 2026 UTC */
         .seconds = 3,
         .peer = "192.0.2.7",
@@ -257,7 +259,7 @@ START_TEST(test_xferlog)
         .complete = true,
     };
     char line[512];
-    size_t n = xfer_log_format(line, sizeof line, &r);
+    size_t n = xferlog_format(line, sizeof line, &r);
     ck_assert_uint_gt(n, 0);
     ck_assert_str_eq(line, "Thu Nov 26 23:22:19 2026 3 192.0.2.7 5000000000 /alice/big_file.bin "
                            "b _ o r alice ftp 0 * c\n");
@@ -272,12 +274,12 @@ START_TEST(test_xferlog)
     r.complete = false;
     r.bytes = 0;
     r.path = "/in\nject\r";
-    n = xfer_log_format(line, sizeof line, &r);
+    n = xferlog_format(line, sizeof line, &r);
     ck_assert_uint_gt(n, 0);
     ck_assert_str_eq(line, "Tue Jan  6 00:00:00 2026 1 192.0.2.7 0 /in_ject_ a _ i a ftp ftp 0 * i\n");
 
     /* Too small: 0, never a cut line. */
-    ck_assert_uint_eq(xfer_log_format(line, 20, &r), 0);
+    ck_assert_uint_eq(xferlog_format(line, 20, &r), 0);
 }
 END_TEST
 
@@ -285,7 +287,7 @@ START_TEST(test_temp_name)
 {
     unsigned char rnd[6] = {0, 61, 62, 255, 26, 52};
     char name[32];
-    xfer_temp_name(name, sizeof name, rnd);
+    upload_temp_name(name, sizeof name, rnd);
     ck_assert_uint_eq(strlen(name), 13);
     ck_assert(strncmp(name, ".ftpsd-", 7) == 0);
     ck_assert(path_is_internal(name));

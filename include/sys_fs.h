@@ -1,0 +1,56 @@
+/* Files and directories, behind the wall of the sys family (STYLE.md habit
+ * 1): every file system call of the program is made in sys_fs.c. Paths
+ * relative to a directory fd are the rule (client paths are confined by
+ * path.c on top of these); every fd is opened close-on-exec, and EINTR is
+ * retried where the call can return it. Failures are -1 (or false, or NULL)
+ * with errno kept for the caller's message. */
+#ifndef FTPSD_SYS_FS_H
+#define FTPSD_SYS_FS_H
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* openat(2) with O_CLOEXEC added. */
+int sys_openat(int dirfd, const char *name, int flags, mode_t mode);
+/* open(2) of a host path with O_CLOEXEC added (files named in the policy). */
+int sys_open(const char *path, int flags, mode_t mode);
+/* openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS and O_CLOEXEC:
+ * -1 with ENOSYS where the kernel or the C library lacks it. */
+int sys_open_beneath(int dirfd, const char *name, int flags, mode_t mode);
+
+int sys_fstat(int fd, struct stat *st);
+/* fstatat(2) without following a final symlink. */
+int sys_lstatat(int dirfd, const char *name, struct stat *st);
+/* stat(2) of a host path. */
+int sys_stat(const char *path, struct stat *st);
+ssize_t sys_pread(int fd, void *buf, size_t n, off_t off);
+int sys_fchmod(int fd, mode_t mode);
+int sys_fsync(int fd);
+int sys_ftruncate(int fd, off_t len);
+off_t sys_lseek_set(int fd, off_t off);
+int sys_unlinkat(int dirfd, const char *name, bool dir);
+int sys_mkdirat(int dirfd, const char *name, mode_t mode);
+int sys_renameat(int fromdir, const char *from, int todir, const char *to);
+int sys_linkat(int fromdir, const char *from, int todir, const char *to);
+/* renameat2(RENAME_NOREPLACE) by system call: glibc < 2.28 and musl < 1.2.5
+ * lack the wrapper. -1 with ENOSYS or EINVAL where the kernel or the file
+ * system cannot; callers fall back. */
+int sys_rename_noreplace(int fromdir, const char *from, int todir, const char *to);
+/* readlinkat(2) into buf (size n), NUL-terminated; -1 with errno. */
+ssize_t sys_readlinkat(int dirfd, const char *name, char *buf, size_t n);
+/* access(2) R_OK of a host path (for messages about unreadable files). */
+bool sys_readable(const char *path);
+
+/* Directory streams over an fd that the stream then owns. */
+DIR *sys_opendir_fd(int fd);
+/* The next entry's name; NULL at the end (*err = 0) or on error (*err set). */
+const char *sys_readdir(DIR *d, int *err);
+/* Closes the stream and its fd; 0 or an errno value. */
+int sys_closedir(DIR *d);
+
+#endif

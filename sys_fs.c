@@ -1,0 +1,193 @@
+/* Files and directories (include/sys_fs.h): the one file that makes file
+ * system calls. Confinement of client paths is path.c's job, on top of
+ * these; what is here is the contact with the kernel, done once. */
+#include "sys_fs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Toolchains without kernel headers (musl-gcc, some router SDKs) still get
+ * openat2: struct open_how and the RESOLVE_ bits are kernel ABI
+ * (include/uapi/linux/openat2.h, Linux 5.6). */
+#if defined(__has_include)
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#define HAVE_LINUX_OPENAT2_H 1
+#endif
+#endif
+#ifndef HAVE_LINUX_OPENAT2_H
+struct open_how {
+    uint64_t flags;
+    uint64_t mode;
+    uint64_t resolve;
+};
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_BENEATH 0x08
+#endif
+
+int sys_openat(int dirfd, const char *name, int flags, mode_t mode)
+{
+    for (;;) {
+        int fd = openat(dirfd, name, flags | O_CLOEXEC, mode);
+        if (fd >= 0 || errno != EINTR) {
+            return fd;
+        }
+    }
+}
+
+int sys_open(const char *path, int flags, mode_t mode)
+{
+    return sys_openat(AT_FDCWD, path, flags, mode);
+}
+
+int sys_open_beneath(int dirfd, const char *name, int flags, mode_t mode)
+{
+#ifdef SYS_openat2
+    struct open_how how = {
+        .flags = (uint64_t)(flags | O_CLOEXEC),
+        .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+    };
+    for (;;) {
+        long fd = syscall(SYS_openat2, dirfd, name, &how, sizeof how);
+        if (fd >= 0 || errno != EINTR) {
+            return (int)fd;
+        }
+    }
+#else
+    (void)dirfd;
+    (void)name;
+    (void)flags;
+    (void)mode;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int sys_fstat(int fd, struct stat *st)
+{
+    return fstat(fd, st);
+}
+
+int sys_lstatat(int dirfd, const char *name, struct stat *st)
+{
+    return fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW);
+}
+
+int sys_stat(const char *path, struct stat *st)
+{
+    return stat(path, st);
+}
+
+ssize_t sys_pread(int fd, void *buf, size_t n, off_t off)
+{
+    for (;;) {
+        ssize_t r = pread(fd, buf, n, off);
+        if (r >= 0 || errno != EINTR) {
+            return r;
+        }
+    }
+}
+
+int sys_fchmod(int fd, mode_t mode)
+{
+    return fchmod(fd, mode);
+}
+
+int sys_fsync(int fd)
+{
+    for (;;) {
+        int r = fsync(fd);
+        if (r == 0 || errno != EINTR) {
+            return r;
+        }
+    }
+}
+
+int sys_ftruncate(int fd, off_t len)
+{
+    for (;;) {
+        int r = ftruncate(fd, len);
+        if (r == 0 || errno != EINTR) {
+            return r;
+        }
+    }
+}
+
+off_t sys_lseek_set(int fd, off_t off)
+{
+    return lseek(fd, off, SEEK_SET);
+}
+
+int sys_unlinkat(int dirfd, const char *name, bool dir)
+{
+    return unlinkat(dirfd, name, dir ? AT_REMOVEDIR : 0);
+}
+
+int sys_mkdirat(int dirfd, const char *name, mode_t mode)
+{
+    return mkdirat(dirfd, name, mode);
+}
+
+int sys_renameat(int fromdir, const char *from, int todir, const char *to)
+{
+    return renameat(fromdir, from, todir, to);
+}
+
+int sys_linkat(int fromdir, const char *from, int todir, const char *to)
+{
+    return linkat(fromdir, from, todir, to, 0);
+}
+
+int sys_rename_noreplace(int fromdir, const char *from, int todir, const char *to)
+{
+#ifdef SYS_renameat2
+    /* 1 is RENAME_NOREPLACE (include/uapi/linux/fs.h), kernel ABI. */
+    return (int)syscall(SYS_renameat2, fromdir, from, todir, to, 1U);
+#else
+    (void)fromdir;
+    (void)from;
+    (void)todir;
+    (void)to;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+ssize_t sys_readlinkat(int dirfd, const char *name, char *buf, size_t n)
+{
+    if (n == 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    ssize_t r = readlinkat(dirfd, name, buf, n - 1);
+    if (r >= 0) {
+        buf[r] = '\0';
+    }
+    return r;
+}
+
+bool sys_readable(const char *path)
+{
+    return access(path, R_OK) == 0;
+}
+
+DIR *sys_opendir_fd(int fd)
+{
+    return fdopendir(fd);
+}
+
+const char *sys_readdir(DIR *d, int *err)
+{
+    errno = 0;
+    struct dirent *de = readdir(d);
+    *err = de ? 0 : errno;
+    return de ? de->d_name : NULL;
+}
+
+int sys_closedir(DIR *d)
+{
+    return closedir(d) == 0 ? 0 : errno;
+}
