@@ -53,6 +53,9 @@ static const struct pol_choice ccert_choices[] = {
     {NULL, 0},
 };
 static const struct pol_choice tlsmin_choices[] = {{"1.2", 12}, {"1.3", 13}, {NULL, 0}};
+static const struct pol_choice tlsmax_choices[] = {{"1.3", 13}, {"1.2", 12}, {NULL, 0}};
+static const struct pol_choice ktls_choices[] = {{"auto", 1}, {"off", 0}, {NULL, 0}};
+static const struct pol_choice sandbox_choices[] = {{"on", 1}, {"off", 0}, {NULL, 0}};
 static const struct pol_choice reuse_choices[] = {{"required", 1}, {"optional", 0}, {NULL, 0}};
 static const struct pol_choice reneg_choices[] = {{"off", 0}, {"client", 1}, {NULL, 0}};
 static const struct pol_choice active_choices[] = {{"off", 0}, {"peer", 1}, {NULL, 0}};
@@ -63,7 +66,21 @@ static const struct pol_choice log_choices[] = {
     {"none", POL_LOG_NONE},
     {NULL, 0},
 };
-
+static const struct pol_choice level_choices[] = {
+    {"info", POL_LEVEL_INFO},
+    {"error", POL_LEVEL_ERROR},
+    {"warn", POL_LEVEL_WARN},
+    {"debug", POL_LEVEL_DEBUG},
+    {NULL, 0},
+};
+/* Names as the HASH command spells them (the parser ignores case). */
+const struct pol_choice pol_hash_choices[] = {
+    {"SHA-256", POL_HASH_SHA256},
+    {"SHA-512", POL_HASH_SHA512},
+    {"SHA-1", POL_HASH_SHA1},
+    {"MD5", POL_HASH_MD5},
+    {NULL, 0},
+};
 const struct pol_choice *pol_choice_find(const struct pol_choice *c, const char *name)
 {
     for (; c->name != NULL; c++) {
@@ -124,12 +141,40 @@ char *pol_strdup(const char *s)
         v->str = NULL;                                                                             \
     }
 
+/* A choice stored as a yes/no flag (a choice's value is 1 or 0). */
+#define STORE_FLAG(fn, field)                                                                      \
+    static void fn(struct policy *pol, struct pol_value *v)                                        \
+    {                                                                                              \
+        pol->field = v->choice != 0;                                                               \
+    }
+
+/* A number checked against the directive's bounds, which fit `unsigned`. */
+#define STORE_UINT(fn, field)                                                                      \
+    static void fn(struct policy *pol, struct pol_value *v)                                        \
+    {                                                                                              \
+        pol->field = (unsigned)v->num;                                                             \
+    }
+
 STORE_STR(st_client_ca, client_ca)
 STORE_STR(st_keylog, keylog)
 STORE_STR(st_run_as, run_as)
 STORE_STR(st_chroot, chroot)
+STORE_STR(st_runtime_dir, runtime_dir)
 STORE_STR(st_xferlog, xferlog)
 STORE_STR(st_banner, banner)
+STORE_FLAG(st_implicit, implicit)
+STORE_FLAG(st_data_reuse, data_reuse_required)
+STORE_FLAG(st_renegotiate, renegotiate_client)
+STORE_FLAG(st_ktls, ktls)
+STORE_FLAG(st_sandbox, sandbox)
+STORE_FLAG(st_active, active_peer)
+STORE_FLAG(st_fxp, fxp)
+STORE_FLAG(st_upload, upload_atomic)
+STORE_UINT(st_idle, idle)
+STORE_UINT(st_login_grace, login_grace)
+STORE_UINT(st_max_tries, max_tries)
+STORE_UINT(st_max_sessions, max_sessions)
+STORE_UINT(st_max_per_ip, max_per_ip)
 
 static void st_cert(struct policy *pol, struct pol_value *v)
 {
@@ -159,45 +204,17 @@ static void st_tls_min(struct policy *pol, struct pol_value *v)
 {
     pol->tls_min = v->choice;
 }
-static void st_implicit(struct policy *pol, struct pol_value *v)
+static void st_tls_max(struct policy *pol, struct pol_value *v)
 {
-    pol->implicit = v->choice != 0;
-}
-static void st_data_reuse(struct policy *pol, struct pol_value *v)
-{
-    pol->data_reuse_required = v->choice != 0;
-}
-static void st_renegotiate(struct policy *pol, struct pol_value *v)
-{
-    pol->renegotiate_client = v->choice != 0;
-}
-static void st_active(struct policy *pol, struct pol_value *v)
-{
-    pol->active_peer = v->choice != 0;
-}
-static void st_fxp(struct policy *pol, struct pol_value *v)
-{
-    pol->fxp = v->choice != 0;
-}
-static void st_upload(struct policy *pol, struct pol_value *v)
-{
-    pol->upload_atomic = v->choice != 0;
+    pol->tls_max = v->choice;
 }
 static void st_log(struct policy *pol, struct pol_value *v)
 {
     pol->log = (enum pol_log)v->choice;
 }
-static void st_idle(struct policy *pol, struct pol_value *v)
+static void st_log_level(struct policy *pol, struct pol_value *v)
 {
-    pol->idle = (unsigned)v->num;
-}
-static void st_login_grace(struct policy *pol, struct pol_value *v)
-{
-    pol->login_grace = (unsigned)v->num;
-}
-static void st_max_tries(struct policy *pol, struct pol_value *v)
-{
-    pol->max_tries = (unsigned)v->num;
+    pol->log_level = (enum pol_log_level)v->choice;
 }
 static void st_umask(struct policy *pol, struct pol_value *v)
 {
@@ -214,6 +231,12 @@ static void st_pasv_address(struct policy *pol, struct pol_value *v)
 {
     pol->has_pasv_address = true;
     pol->pasv_address = v->addr;
+}
+
+static void st_hash(struct policy *pol, struct pol_value *v)
+{
+    memcpy(pol->hash, v->hash, sizeof(pol->hash));
+    pol->nhash = v->nhash;
 }
 
 static void st_ciphers(struct policy *pol, struct pol_value *v)
@@ -233,23 +256,31 @@ static const struct pol_directive directives[] = {
     {"client-cert", POL_K_CHOICE, 1, ccert_choices, 0, 0, st_client_cert},
     {"tls", POL_K_CHOICE, 1, pol_tls_choices, 0, 0, st_tls},
     {"tls-min", POL_K_CHOICE, 1, tlsmin_choices, 0, 0, st_tls_min},
+    {"tls-max", POL_K_CHOICE, 1, tlsmax_choices, 0, 0, st_tls_max},
     {"ciphers", POL_K_CIPHERS, 1, NULL, 0, 0, st_ciphers},
     {"implicit", POL_K_CHOICE, 1, onoff_choices, 0, 0, st_implicit},
     {"data-reuse", POL_K_CHOICE, 1, reuse_choices, 0, 0, st_data_reuse},
     {"renegotiate", POL_K_CHOICE, 1, reneg_choices, 0, 0, st_renegotiate},
+    {"ktls", POL_K_CHOICE, 1, ktls_choices, 0, 0, st_ktls},
     {"keylog", POL_K_PATH, 1, NULL, 0, 0, st_keylog},
     {"run-as", POL_K_ACCOUNT, 1, NULL, 0, 0, st_run_as},
     {"chroot", POL_K_ABSPATH, 1, NULL, 0, 0, st_chroot},
+    {"sandbox", POL_K_CHOICE, 1, sandbox_choices, 0, 0, st_sandbox},
     {"pasv-ports", POL_K_PORTS, 1, NULL, 0, 0, st_pasv_ports},
     {"pasv-address", POL_K_IPV4, 1, NULL, 0, 0, st_pasv_address},
     {"active", POL_K_CHOICE, 1, active_choices, 0, 0, st_active},
     {"fxp", POL_K_CHOICE, 1, onoff_choices, 0, 0, st_fxp},
+    {"hash", POL_K_HASH, 1, NULL, 0, 0, st_hash},
     {"idle", POL_K_NUMBER, 1, NULL, 1, DEFS_POLICY_SECONDS_MAX, st_idle},
     {"login-grace", POL_K_NUMBER, 1, NULL, 1, DEFS_POLICY_SECONDS_MAX, st_login_grace},
     {"max-tries", POL_K_NUMBER, 1, NULL, 1, DEFS_POLICY_TRIES_MAX, st_max_tries},
+    {"max-sessions", POL_K_LIMIT, 1, NULL, 1, DEFS_SESSIONS_MAX, st_max_sessions},
+    {"max-per-ip", POL_K_LIMIT, 1, NULL, 1, DEFS_SESSIONS_MAX, st_max_per_ip},
+    {"runtime-dir", POL_K_ABSPATH, 1, NULL, 0, 0, st_runtime_dir},
     {"umask", POL_K_OCTAL, 1, NULL, 0, 0777, st_umask},
     {"upload", POL_K_CHOICE, 1, upload_choices, 0, 0, st_upload},
     {"log", POL_K_CHOICE, 1, log_choices, 0, 0, st_log},
+    {"log-level", POL_K_CHOICE, 1, level_choices, 0, 0, st_log_level},
     {"xferlog", POL_K_PATH, 1, NULL, 0, 0, st_xferlog},
     {"banner", POL_K_TEXT, 1, NULL, 0, 0, st_banner},
 };
@@ -442,6 +473,12 @@ static void finish(struct pol_parser *p)
     if (pol->tls == POL_TLS_OFF && pol->implicit) {
         pol_error(p, seen_line(p, "implicit"), "'implicit on' needs TLS, but 'tls off' is set");
     }
+    if (pol->tls_max < pol->tls_min) {
+        pol_error(p, seen_line(p, "tls-max"),
+                  "'tls-max %s' is below 'tls-min %s' (line %d): no TLS version is left",
+                  pol_choice_name(tlsmax_choices, pol->tls_max),
+                  pol_choice_name(tlsmin_choices, pol->tls_min), seen_line(p, "tls-min"));
+    }
     pol_check_users(p);
 }
 
@@ -454,21 +491,29 @@ void pol_defaults(struct policy *pol)
         .client_cert = POL_CCERT_OFF,
         .tls = POL_TLS_AUTH_DATA,
         .tls_min = 12,
+        .tls_max = 13,
         .ciphers = NULL,
         .implicit = false,
         .data_reuse_required = true,
         .renegotiate_client = false,
+        .ktls = true,
+        .sandbox = true,
         .pasv_lo = 0,
         .pasv_hi = 0,
         .has_pasv_address = false,
         .active_peer = false,
         .fxp = false,
+        .nhash = 0,
         .idle = 300,
         .login_grace = 30,
         .max_tries = 3,
+        .max_sessions = 0,
+        .max_per_ip = 0,
+        .runtime_dir = NULL,
         .umask = 022,
         .upload_atomic = true,
         .log = POL_LOG_SYSLOG,
+        .log_level = POL_LEVEL_INFO,
     };
 }
 
@@ -638,6 +683,7 @@ void pol_free(struct policy *pol)
     free(pol->keylog);
     free(pol->run_as);
     free(pol->chroot);
+    free(pol->runtime_dir);
     free(pol->xferlog);
     free(pol->banner);
     for (size_t i = 0; i < pol->ngroups; i++) {
@@ -684,4 +730,9 @@ enum pol_ccc pol_tls_ccc(enum pol_tls t)
 const char *pol_tls_name(enum pol_tls t)
 {
     return pol_choice_name(pol_tls_choices, (int)t);
+}
+
+const char *pol_hash_name(enum pol_hash_algo a)
+{
+    return pol_choice_name(pol_hash_choices, (int)a);
 }

@@ -103,6 +103,28 @@ static void print_user(FILE *out, const struct policy *pol, const struct pol_use
     fputc('\n', out);
 }
 
+/* `max-sessions` and `max-per-ip`: a count, or `none` for no limit. */
+static void print_limit(FILE *out, const char *kw, unsigned n)
+{
+    if (n == 0) {
+        fprintf(out, "%s none\n", kw);
+    } else {
+        fprintf(out, "%s %u\n", kw, n);
+    }
+}
+
+static void print_hash(FILE *out, const struct policy *pol)
+{
+    fputs("hash", out);
+    if (pol->nhash == 0) {
+        fputs(" off", out);
+    }
+    for (unsigned i = 0; i < pol->nhash && i < POL_HASH_ALGOS; i++) {
+        fprintf(out, " %s", pol_hash_name(pol->hash[i]));
+    }
+    fputc('\n', out);
+}
+
 void pol_print(const struct policy *pol, FILE *out)
 {
     char addr[INET_ADDRSTRLEN];
@@ -113,6 +135,7 @@ void pol_print(const struct policy *pol, FILE *out)
     print_choice(out, "client-cert", (int)pol->client_cert);
     print_choice(out, "tls", (int)pol->tls);
     print_choice(out, "tls-min", pol->tls_min);
+    print_choice(out, "tls-max", pol->tls_max);
     fputs("ciphers", out);
     if (pol->ciphers == NULL) {
         fputs(" default", out);
@@ -125,9 +148,11 @@ void pol_print(const struct policy *pol, FILE *out)
     print_choice(out, "implicit", pol->implicit);
     print_choice(out, "data-reuse", pol->data_reuse_required);
     print_choice(out, "renegotiate", pol->renegotiate_client);
+    print_choice(out, "ktls", pol->ktls);
     print_str(out, "keylog", pol->keylog);
     print_str(out, "run-as", pol->run_as);
     print_str(out, "chroot", pol->chroot);
+    print_choice(out, "sandbox", pol->sandbox);
     if (pol->pasv_lo == 0 && pol->pasv_hi == 0) {
         fputs("pasv-ports kernel\n", out);
     } else {
@@ -141,12 +166,17 @@ void pol_print(const struct policy *pol, FILE *out)
     }
     print_choice(out, "active", pol->active_peer);
     print_choice(out, "fxp", pol->fxp);
+    print_hash(out, pol);
     fprintf(out, "idle %u\n", pol->idle);
     fprintf(out, "login-grace %u\n", pol->login_grace);
     fprintf(out, "max-tries %u\n", pol->max_tries);
+    print_limit(out, "max-sessions", pol->max_sessions);
+    print_limit(out, "max-per-ip", pol->max_per_ip);
+    print_str(out, "runtime-dir", pol->runtime_dir != NULL ? pol->runtime_dir : DEFS_RUNTIME_DIR);
     fprintf(out, "umask %03o\n", (unsigned)pol->umask);
     print_choice(out, "upload", pol->upload_atomic);
     print_choice(out, "log", (int)pol->log);
+    print_choice(out, "log-level", (int)pol->log_level);
     print_str(out, "xferlog", pol->xferlog);
     print_str(out, "banner", pol->banner);
     for (size_t i = 0; i < pol->nusers; i++) {

@@ -492,16 +492,79 @@ static bool v_ciphers(struct pol_parser *p, const struct pol_directive *d, char 
     return true;
 }
 
+/* POL_K_LIMIT: a count in [d->lo, d->hi], or `none` (0: no limit). */
+static bool v_limit(struct pol_parser *p, const struct pol_directive *d, char **vals, size_t n,
+                    struct pol_value *v)
+{
+    (void)n;
+    if (strcmp(vals[0], "none") == 0) {
+        v->num = 0;
+        return true;
+    }
+    if (!pol_parse_number(vals[0], 10, d->lo, d->hi, &v->num)) {
+        pol_error(p, p->line,
+                  "bad value '%." DEFS_POLICY_SHOW "s' for '%s' (a number from %" PRIu64
+                  " to %" PRIu64 ", or none)",
+                  vals[0], d->kw, d->lo, d->hi);
+        return false;
+    }
+    return true;
+}
+
+/* POL_K_HASH: `off`, or algorithm names (any case), each at most once, in
+ * the order given (the first is the HASH command's default). */
+static bool v_hash(struct pol_parser *p, const struct pol_directive *d, char **vals, size_t n,
+                   struct pol_value *v)
+{
+    v->nhash = 0;
+    if (n == 1 && strcmp(vals[0], "off") == 0) {
+        return true;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct pol_choice *c = pol_hash_choices;
+
+        if (strcmp(vals[i], "off") == 0) {
+            pol_error(p, p->line, "'hash off' cannot be mixed with algorithm names");
+            return false;
+        }
+        while (c->name != NULL && !sys_ieq(c->name, vals[i])) {
+            c++;
+        }
+        if (c->name == NULL) {
+            pol_error(p, p->line,
+                      "bad value '%." DEFS_POLICY_SHOW
+                      "s' for '%s' (off, or some of SHA-256 SHA-512 SHA-1 MD5)",
+                      vals[i], d->kw);
+            return false;
+        }
+        for (unsigned j = 0; j < v->nhash; j++) {
+            if (v->hash[j] == (enum pol_hash_algo)c->value) {
+                pol_error(p, p->line, "'%s' names %s twice", d->kw, c->name);
+                return false;
+            }
+        }
+        v->hash[v->nhash++] = (enum pol_hash_algo)c->value;
+    }
+    return true;
+}
+
 /* Each kind's checker and how many values it takes. */
 static const struct {
     value_fn *check;
     unsigned max_values;
 } kinds[] = {
-    [POL_K_PATH] = {v_path, 1},       [POL_K_ABSPATH] = {v_abspath, 1},
-    [POL_K_ACCOUNT] = {v_account, 1}, [POL_K_CHOICE] = {v_choice, 1},
-    [POL_K_NUMBER] = {v_number, 1},   [POL_K_OCTAL] = {v_number, 1},
-    [POL_K_PORTS] = {v_ports, 1},     [POL_K_IPV4] = {v_ipv4, 1},
-    [POL_K_TEXT] = {v_text, 1},       [POL_K_CIPHERS] = {v_ciphers, DEFS_POLICY_VALUES_MAX},
+    [POL_K_PATH] = {v_path, 1},
+    [POL_K_ABSPATH] = {v_abspath, 1},
+    [POL_K_ACCOUNT] = {v_account, 1},
+    [POL_K_CHOICE] = {v_choice, 1},
+    [POL_K_NUMBER] = {v_number, 1},
+    [POL_K_OCTAL] = {v_number, 1},
+    [POL_K_PORTS] = {v_ports, 1},
+    [POL_K_IPV4] = {v_ipv4, 1},
+    [POL_K_TEXT] = {v_text, 1},
+    [POL_K_CIPHERS] = {v_ciphers, DEFS_POLICY_VALUES_MAX},
+    [POL_K_HASH] = {v_hash, DEFS_POLICY_VALUES_MAX},
+    [POL_K_LIMIT] = {v_limit, 1},
 };
 
 unsigned pol_kind_max_values(enum pol_kind kind)

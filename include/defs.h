@@ -30,7 +30,7 @@
 #define DEFS_POLICY_TOKENS_MAX (DEFS_POLICY_VALUES_MAX + 1)
 /* Rows the directive table may have (the parser counts each one's uses in
  * arrays of this size). */
-#define DEFS_POLICY_DIRECTIVES_MAX 32
+#define DEFS_POLICY_DIRECTIVES_MAX 48
 /* One policy error message, FILE:LINE excluded. */
 #define DEFS_POLICY_MSG_MAX 512
 /* How much of an offending value an error message repeats, as a printf
@@ -44,6 +44,16 @@
 #define DEFS_POLICY_TRIES_MAX 100
 /* A banner ends up in a `220 TEXT\r\n` reply of at most DEFS_REPLY_MAX. */
 #define DEFS_BANNER_MAX (DEFS_REPLY_MAX - 8)
+/* `max-sessions` and `max-per-ip`: the most a policy may allow. */
+#define DEFS_SESSIONS_MAX 10000
+/* Where session slots live when `runtime-dir` is not given. */
+#define DEFS_RUNTIME_DIR "/var/run/ftpsd"
+/* `rate=`: the most bytes per second a direction may be given, 4 GiB/s
+ * (more is no limit on any link a session sees; 0 means no limit). */
+#define DEFS_RATE_MAX (4ull * 1024 * 1024 * 1024)
+/* Host names in the policy (RFC 1123): a label, and the whole name. */
+#define DEFS_DNS_LABEL_MAX 63
+#define DEFS_DNS_NAME_MAX 253
 /* Ports: below this one live the well-known services (no passive listener
  * there, no active connection to them). */
 #define DEFS_PORT_UNPRIVILEGED_MIN 1024

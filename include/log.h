@@ -17,7 +17,13 @@ enum {
     EXIT_BUG = 70,
 };
 
-enum log_level { LOG_ERR_, LOG_WARN_, LOG_INFO_, LOG_DEBUG_ };
+/* The policy's `log-level` values, so a level compares with it directly. */
+enum log_level {
+    LOG_ERR_ = POL_LEVEL_ERROR,
+    LOG_WARN_ = POL_LEVEL_WARN,
+    LOG_INFO_ = POL_LEVEL_INFO,
+    LOG_DEBUG_ = POL_LEVEL_DEBUG,
+};
 
 /* Chooses the target; before this is called messages go to stderr when
  * `stderr_ok`, else to syslog. */

@@ -29,6 +29,20 @@ enum pol_tls {
 enum pol_client_cert { POL_CCERT_OFF, POL_CCERT_OPTIONAL, POL_CCERT_REQUIRED };
 enum pol_log { POL_LOG_SYSLOG, POL_LOG_STDERR, POL_LOG_NONE };
 
+/* `log-level`: the most verbose level logged, most severe first, so a line
+ * is logged when its level <= the policy's. log.h's enum log_level takes
+ * these values, so the two compare directly. */
+enum pol_log_level { POL_LEVEL_ERROR, POL_LEVEL_WARN, POL_LEVEL_INFO, POL_LEVEL_DEBUG };
+
+/* `hash`: the algorithms of the HASH command (draft-bryan-ftpext-hash). */
+enum pol_hash_algo {
+    POL_HASH_SHA256,
+    POL_HASH_SHA512,
+    POL_HASH_SHA1,
+    POL_HASH_MD5,
+    POL_HASH_ALGOS /* how many there are */
+};
+
 /* Access letters, one bit each (SPEC §5). */
 enum pol_access {
     POL_ACC_READ = 1u << 0,   /* r */
@@ -66,18 +80,18 @@ struct pol_group {
 struct pol_user {
     char name[DEFS_NAME_MAX];
     int line;
-    bool anonymous;    /* named anonymous or ftp: any password, no secret */
+    bool anonymous;                /* named anonymous or ftp: any password, no secret */
     bool has_password;
     struct pol_pbkdf2 password;
     bool has_cert;
     unsigned char cert_sha256[32];
-    struct pol_rules rules; /* unset keys: from the group, else the defaults */
-    int group;         /* index in policy.groups, -1 none */
+    struct pol_rules rules;        /* unset keys: from the group, else the defaults */
+    int group;                     /* index in policy.groups, -1 none */
 };
 
 /* A user's rules after group and global defaults are applied. */
 struct pol_effective {
-    const char *root;  /* virtual path inside chroot, starts with '/' */
+    const char *root;              /* virtual path inside chroot, starts with '/' */
     uint32_t access;
     enum pol_tls tls;
 };
@@ -93,25 +107,34 @@ struct policy {
     enum pol_client_cert client_cert;
     enum pol_tls tls;
     int tls_min;                   /* 12 or 13 */
+    int tls_max;                   /* 12 or 13, >= tls_min */
     char **ciphers;                /* NULL = default; else names as given */
     size_t nciphers;
     bool implicit;
     bool data_reuse_required;
     bool renegotiate_client;
+    bool ktls;                     /* `ktls auto`: kernel TLS for data where it can */
     char *keylog;
     char *run_as;
     char *chroot;
+    bool sandbox;                  /* seccomp allow-list and no_new_privs */
     unsigned pasv_lo, pasv_hi;     /* 0,0 = kernel's ephemeral ports */
     bool has_pasv_address;
     struct in_addr pasv_address;
     bool active_peer;              /* false = active off */
     bool fxp;
+    enum pol_hash_algo hash[POL_HASH_ALGOS]; /* HASH algorithms, hash[0] the default */
+    unsigned nhash;                /* 0 = `hash off` */
     unsigned idle;                 /* seconds */
     unsigned login_grace;          /* seconds */
     unsigned max_tries;
+    unsigned max_sessions;         /* concurrent sessions in all, 0 = no limit */
+    unsigned max_per_ip;           /* concurrent sessions from one address, 0 = no limit */
+    char *runtime_dir;             /* session slots (host path); NULL = DEFS_RUNTIME_DIR */
     mode_t umask;
     bool upload_atomic;
     enum pol_log log;
+    enum pol_log_level log_level;
     char *xferlog;
     char *banner;
     struct pol_group *groups;
@@ -159,6 +182,8 @@ enum pol_ccc {
 enum pol_ccc pol_tls_ccc(enum pol_tls t);
 
 const char *pol_tls_name(enum pol_tls t);
+/* An algorithm's name as the HASH command spells it ("SHA-256", ...). */
+const char *pol_hash_name(enum pol_hash_algo a);
 /* Access bits as letters, in "rwadmn" order, into buf (>= 7 bytes). */
 void pol_access_letters(uint32_t access, char *buf, size_t bufsz);
 

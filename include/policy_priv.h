@@ -32,6 +32,8 @@ struct pol_choice {
 
 /* The values of `tls` and `tls=`. */
 extern const struct pol_choice pol_tls_choices[];
+/* The algorithm names of `hash`, spelled as the HASH command spells them. */
+extern const struct pol_choice pol_hash_choices[];
 
 /* The entry named `name` (exact match), or NULL. */
 const struct pol_choice *pol_choice_find(const struct pol_choice *c, const char *name);
@@ -85,6 +87,8 @@ enum pol_kind {
     POL_K_IPV4,    /* dotted quad */
     POL_K_TEXT,    /* free text (quoted when it has blanks) */
     POL_K_CIPHERS, /* default, or a list of names */
+    POL_K_HASH,    /* off, or a list of algorithm names */
+    POL_K_LIMIT,   /* decimal in [lo, hi], or none (0) */
 };
 
 /* A value after its kind's checks, waiting for the directive's store. */
@@ -96,6 +100,8 @@ struct pol_value {
     size_t nlist;
     unsigned lo, hi;
     struct in_addr addr;
+    enum pol_hash_algo hash[POL_HASH_ALGOS];
+    unsigned nhash;
 };
 
 /* Puts a checked value into the policy; takes over what v owns. */

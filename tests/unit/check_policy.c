@@ -13,7 +13,7 @@
 
 /* ---------------------------------------------- every directive accepted */
 
-enum ftype { F_STR, F_BOOL, F_UINT, F_INT, F_MODE, F_TLS, F_CCERT, F_LOG, F_SIZE };
+enum ftype { F_STR, F_BOOL, F_UINT, F_INT, F_MODE, F_TLS, F_CCERT, F_LOG, F_LEVEL, F_SIZE };
 
 struct accept_case {
     const char *text; /* appended to BASE */
@@ -82,6 +82,33 @@ static const struct accept_case accept_cases[] = {
     {"log syslog\n", OFF(log), F_LOG, POL_LOG_SYSLOG, NULL, "log syslog"},
     {"log stderr\n", OFF(log), F_LOG, POL_LOG_STDERR, NULL, "log stderr"},
     {"log none\n", OFF(log), F_LOG, POL_LOG_NONE, NULL, "log none"},
+    /* tls-max, ktls, sandbox, log-level, max-*, runtime-dir, hash */
+    {"tls-max 1.3\n", OFF(tls_max), F_INT, 13, NULL, "tls-max 1.3"},
+    {"tls-max 1.2\n", OFF(tls_max), F_INT, 12, NULL, "tls-max 1.2"},
+    {"tls-min 1.3\ntls-max 1.3\n", OFF(tls_max), F_INT, 13, NULL, "tls-min 1.3"},
+    {"ktls auto\n", OFF(ktls), F_BOOL, 1, NULL, "ktls auto"},
+    {"ktls off\n", OFF(ktls), F_BOOL, 0, NULL, "ktls off"},
+    {"sandbox on\n", OFF(sandbox), F_BOOL, 1, NULL, "sandbox on"},
+    {"sandbox off\n", OFF(sandbox), F_BOOL, 0, NULL, "sandbox off"},
+    {"log-level info\n", OFF(log_level), F_LEVEL, POL_LEVEL_INFO, NULL, "log-level info"},
+    {"log-level error\n", OFF(log_level), F_LEVEL, POL_LEVEL_ERROR, NULL, "log-level error"},
+    {"log-level warn\n", OFF(log_level), F_LEVEL, POL_LEVEL_WARN, NULL, "log-level warn"},
+    {"log-level debug\n", OFF(log_level), F_LEVEL, POL_LEVEL_DEBUG, NULL, "log-level debug"},
+    {"max-sessions 1\n", OFF(max_sessions), F_UINT, 1, NULL, "max-sessions 1"},
+    {"max-sessions 10000\n", OFF(max_sessions), F_UINT, 10000, NULL, "max-sessions 10000"},
+    {"max-sessions none\n", OFF(max_sessions), F_UINT, 0, NULL, "max-sessions none"},
+    {"max-per-ip 3\n", OFF(max_per_ip), F_UINT, 3, NULL, "max-per-ip 3"},
+    {"max-per-ip 10000\n", OFF(max_per_ip), F_UINT, 10000, NULL, "max-per-ip 10000"},
+    {"max-per-ip none\n", OFF(max_per_ip), F_UINT, 0, NULL, "max-per-ip none"},
+    {"runtime-dir /run/ftpsd\n", OFF(runtime_dir), F_STR, 0, "/run/ftpsd",
+     "runtime-dir /run/ftpsd"},
+    {"runtime-dir \"/run/my ftpsd\"\n", OFF(runtime_dir), F_STR, 0, "/run/my ftpsd",
+     "runtime-dir \"/run/my ftpsd\""},
+    {"hash off\n", OFF(nhash), F_UINT, 0, NULL, "hash off"},
+    {"hash SHA-256\n", OFF(nhash), F_UINT, 1, NULL, "hash SHA-256"},
+    {"hash sha-1 Sha-512\n", OFF(nhash), F_UINT, 2, NULL, "hash SHA-1 SHA-512"},
+    {"hash MD5 SHA-1 SHA-512 SHA-256\n", OFF(nhash), F_UINT, 4, NULL,
+     "hash MD5 SHA-1 SHA-512 SHA-256"},
     {"xferlog /var/log/xferlog\n", OFF(xferlog), F_STR, 0, "/var/log/xferlog",
      "xferlog /var/log/xferlog"},
     {"banner hello\n", OFF(banner), F_STR, 0, "hello", "banner hello"},
@@ -152,6 +179,9 @@ START_TEST(test_accept)
     case F_LOG:
         ck_assert_int_eq(*(const enum pol_log *)base, c->num);
         break;
+    case F_LEVEL:
+        ck_assert_int_eq(*(const enum pol_log_level *)base, c->num);
+        break;
     case F_SIZE:
         ck_assert_uint_eq(*(const size_t *)base, (size_t)c->num);
         break;
@@ -190,6 +220,14 @@ START_TEST(test_accept_details)
     ck_assert_str_eq(pol.key[1], "/d");
     pol_free(&pol);
 
+    /* hash keeps the order given: the first is the HASH command's default. */
+    ck_assert_int_eq(parse(&pol, BASE "hash md5 SHA-256\n", &e), 0);
+    ck_assert_uint_eq(pol.nhash, 2);
+    ck_assert_int_eq(pol.hash[0], POL_HASH_MD5);
+    ck_assert_int_eq(pol.hash[1], POL_HASH_SHA256);
+    ck_assert_str_eq(pol_hash_name(pol.hash[0]), "MD5");
+    pol_free(&pol);
+
     /* No cert or key needed when TLS is off. */
     ck_assert_int_eq(parse(&pol, "tls off\n", &e), 0);
     ck_assert_int_eq(pol.ncert, 0);
@@ -199,38 +237,61 @@ END_TEST
 
 /* --------------------------------------------------------------- defaults */
 
-START_TEST(test_defaults)
+/* The `-t` line of each default. */
+static const char *const default_lines[] = {
+    "cert /etc/c.pem",
+    "key /etc/k.pem",
+    "client-ca none",
+    "client-cert off",
+    "tls auth+data",
+    "tls-min 1.2",
+    "tls-max 1.3",
+    "ciphers default",
+    "implicit off",
+    "data-reuse required",
+    "renegotiate off",
+    "ktls auto",
+    "keylog none",
+    "run-as none",
+    "chroot none",
+    "sandbox on",
+    "pasv-ports kernel",
+    "pasv-address none",
+    "active off",
+    "fxp off",
+    "hash off",
+    "idle 300",
+    "login-grace 30",
+    "max-tries 3",
+    "max-sessions none",
+    "max-per-ip none",
+    "runtime-dir /var/run/ftpsd",
+    "umask 022",
+    "upload atomic",
+    "log syslog",
+    "log-level info",
+    "xferlog none",
+    "banner none",
+};
+
+START_TEST(test_default_lines)
 {
     struct policy pol;
     struct errs e;
     char *out;
-    static const char *const lines[] = {
-        "client-ca none",
-        "client-cert off",
-        "tls auth+data",
-        "tls-min 1.2",
-        "ciphers default",
-        "implicit off",
-        "data-reuse required",
-        "renegotiate off",
-        "keylog none",
-        "run-as none",
-        "chroot none",
-        "pasv-ports kernel",
-        "pasv-address none",
-        "active off",
-        "fxp off",
-        "idle 300",
-        "login-grace 30",
-        "max-tries 3",
-        "umask 022",
-        "upload atomic",
-        "log syslog",
-        "xferlog none",
-        "banner none",
-        "cert /etc/c.pem",
-        "key /etc/k.pem",
-    };
+
+    ck_assert_int_eq(parse(&pol, BASE, &e), 0);
+    out = print_policy(&pol);
+    ck_assert_msg(has_line(out, default_lines[_i]), "no '%s' in:%s", default_lines[_i], out);
+    free(out);
+    pol_free(&pol);
+}
+END_TEST
+
+START_TEST(test_defaults)
+{
+    struct policy pol;
+    struct errs e;
 
     ck_assert_int_eq(parse(&pol, BASE, &e), 0);
     ck_assert_str_eq(pol.path, "test.policy");
@@ -238,33 +299,36 @@ START_TEST(test_defaults)
     ck_assert_int_eq(pol.client_cert, POL_CCERT_OFF);
     ck_assert_int_eq(pol.tls, POL_TLS_AUTH_DATA);
     ck_assert_int_eq(pol.tls_min, 12);
+    ck_assert_int_eq(pol.tls_max, 13);
     ck_assert_ptr_null(pol.ciphers);
     ck_assert(!pol.implicit);
     ck_assert(pol.data_reuse_required);
     ck_assert(!pol.renegotiate_client);
+    ck_assert(pol.ktls);
     ck_assert_ptr_null(pol.keylog);
     ck_assert_ptr_null(pol.run_as);
     ck_assert_ptr_null(pol.chroot);
+    ck_assert(pol.sandbox);
     ck_assert_uint_eq(pol.pasv_lo, 0);
     ck_assert_uint_eq(pol.pasv_hi, 0);
     ck_assert(!pol.has_pasv_address);
     ck_assert(!pol.active_peer);
     ck_assert(!pol.fxp);
+    ck_assert_uint_eq(pol.nhash, 0);
     ck_assert_uint_eq(pol.idle, 300);
     ck_assert_uint_eq(pol.login_grace, 30);
     ck_assert_uint_eq(pol.max_tries, 3);
+    ck_assert_uint_eq(pol.max_sessions, 0);
+    ck_assert_uint_eq(pol.max_per_ip, 0);
+    ck_assert_ptr_null(pol.runtime_dir);
     ck_assert_uint_eq(pol.umask, 022);
     ck_assert(pol.upload_atomic);
     ck_assert_int_eq(pol.log, POL_LOG_SYSLOG);
+    ck_assert_int_eq(pol.log_level, POL_LEVEL_INFO);
     ck_assert_ptr_null(pol.xferlog);
     ck_assert_ptr_null(pol.banner);
     ck_assert_uint_eq(pol.nusers, 0);
     ck_assert_uint_eq(pol.ngroups, 0);
-    out = print_policy(&pol);
-    for (int i = 0; i < N(lines); i++) {
-        ck_assert_msg(has_line(out, lines[i]), "no '%s' in:%s", lines[i], out);
-    }
-    free(out);
     pol_free(&pol);
 
     /* pol_defaults alone gives the same values. */
@@ -274,6 +338,9 @@ START_TEST(test_defaults)
     ck_assert_uint_eq(pol.umask, 022);
     ck_assert(pol.upload_atomic);
     ck_assert(pol.data_reuse_required);
+    ck_assert_int_eq(pol.tls_max, 13);
+    ck_assert(pol.ktls && pol.sandbox);
+    ck_assert_int_eq(pol.log_level, POL_LEVEL_INFO);
     pol_free(&pol);
     pol_free(&pol); /* idempotent */
 }
@@ -453,6 +520,80 @@ static const struct error_case error_cases[] = {
     {"tls off\nclient-cert optional\n", 1, {2}, "'client-cert optional' needs TLS"},
     {"tls off\n\nimplicit on\n", 1, {3}, "'implicit on' needs TLS"},
 };
+
+/* Bad values of the newer directives: one error each, compared whole (text after BASE, the
+ * line it is reported on, the message). */
+struct exact_case {
+    const char *text;
+    int line;
+    const char *msg;
+};
+
+static const struct exact_case exact_cases[] = {
+    {"tls-max 1.1\n", 3, "bad value '1.1' for 'tls-max' (expected one of: 1.3, 1.2)"},
+    {"tls-max 1.0\n", 3, "bad value '1.0' for 'tls-max' (expected one of: 1.3, 1.2)"},
+    {"tls-min 1.3\ntls-max 1.2\n", 4,
+     "'tls-max 1.2' is below 'tls-min 1.3' (line 3): no TLS version is left"},
+    {"tls-max 1.2\n\ntls-min 1.3\n", 3,
+     "'tls-max 1.2' is below 'tls-min 1.3' (line 5): no TLS version is left"},
+    {"tls-max 1.2\ntls-max 1.3\n", 4, "duplicate directive 'tls-max' (first on line 3)"},
+    {"ktls on\n", 3, "bad value 'on' for 'ktls' (expected one of: auto, off)"},
+    {"ktls\n", 3, "'ktls' needs a value"},
+    {"sandbox yes\n", 3, "bad value 'yes' for 'sandbox' (expected one of: on, off)"},
+    {"sandbox on off\n", 3, "'sandbox' takes one value, got 2 (quote a value that has blanks)"},
+    {"log-level verbose\n", 3,
+     "bad value 'verbose' for 'log-level' (expected one of: info, error, warn, debug)"},
+    {"log-level INFO\n", 3,
+     "bad value 'INFO' for 'log-level' (expected one of: info, error, warn, debug)"},
+    {"max-sessions 0\n", 3, "bad value '0' for 'max-sessions' (a number from 1 to 10000, or none)"},
+    {"max-sessions 10001\n", 3,
+     "bad value '10001' for 'max-sessions' (a number from 1 to 10000, or none)"},
+    {"max-sessions -1\n", 3,
+     "bad value '-1' for 'max-sessions' (a number from 1 to 10000, or none)"},
+    {"max-sessions unlimited\n", 3,
+     "bad value 'unlimited' for 'max-sessions' (a number from 1 to 10000, or none)"},
+    {"max-sessions 99999999999999999999999\n", 3,
+     "bad value '99999999999999999999999' for 'max-sessions' (a number from 1 to 10000, or none)"},
+    {"max-per-ip 0\n", 3, "bad value '0' for 'max-per-ip' (a number from 1 to 10000, or none)"},
+    {"max-per-ip \"\"\n", 3, "bad value '' for 'max-per-ip' (a number from 1 to 10000, or none)"},
+    {"max-per-ip 2 3\n", 3, "'max-per-ip' takes one value, got 2 (quote a value that has blanks)"},
+    {"runtime-dir run/ftpsd\n", 3,
+     "'runtime-dir' needs an absolute path (starting with '/'), not 'run/ftpsd'"},
+    {"runtime-dir \"\"\n", 3, "'runtime-dir' needs a path, not an empty string"},
+    {"hash\n", 3, "'hash' needs a value"},
+    {"hash SHA256\n", 3,
+     "bad value 'SHA256' for 'hash' (off, or some of SHA-256 SHA-512 SHA-1 MD5)"},
+    {"hash SHA-3\n", 3, "bad value 'SHA-3' for 'hash' (off, or some of SHA-256 SHA-512 SHA-1 MD5)"},
+    {"hash OFF\n", 3, "bad value 'OFF' for 'hash' (off, or some of SHA-256 SHA-512 SHA-1 MD5)"},
+    {"hash \"\"\n", 3, "bad value '' for 'hash' (off, or some of SHA-256 SHA-512 SHA-1 MD5)"},
+    {"hash SHA-256 sha-256\n", 3, "'hash' names SHA-256 twice"},
+    {"hash MD5 SHA-1 md5\n", 3, "'hash' names MD5 twice"},
+    {"hash SHA-256 SHA-512 SHA-1 MD5 SHA-256\n", 3, "'hash' names SHA-256 twice"},
+    {"hash off SHA-1\n", 3, "'hash off' cannot be mixed with algorithm names"},
+    {"hash SHA-1 off\n", 3, "'hash off' cannot be mixed with algorithm names"},
+    {"hash off off\n", 3, "'hash off' cannot be mixed with algorithm names"},
+};
+
+START_TEST(test_exact_errors)
+{
+    const struct exact_case *c = &exact_cases[_i];
+    char text[512];
+    struct policy pol;
+    struct errs e;
+    int n;
+
+    snprintf(text, sizeof(text), "%s%s", BASE, c->text);
+    n = parse(&pol, text, &e);
+    if (n != 1) {
+        dump(&e);
+    }
+    ck_assert_msg(n == 1, "case %d '%s': %d errors", _i, c->text, n);
+    ck_assert_str_eq(e.file, "test.policy");
+    ck_assert_int_eq(e.line[0], c->line);
+    ck_assert_str_eq(e.msg[0], c->msg);
+    pol_free(&pol);
+}
+END_TEST
 
 START_TEST(test_errors)
 {
@@ -780,7 +921,9 @@ int main(void)
         {"grammar", test_accept, N(accept_cases)},
         {"grammar", test_accept_details, 1},
         {"grammar", test_defaults, 1},
+        {"grammar", test_default_lines, N(default_lines)},
         {"grammar", test_errors, N(error_cases)},
+        {"grammar", test_exact_errors, N(exact_cases)},
         {"grammar", test_many_errors, 1},
         {"grammar", test_nul, N(nul_cases)},
         {"grammar", test_size_cap_buf, 1},

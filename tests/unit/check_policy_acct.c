@@ -127,6 +127,10 @@ START_TEST(test_print)
                                "idle 600\n"
                                "umask 027\n"
                                "log stderr\n"
+                               "hash SHA-256 md5\n"
+                               "max-per-ip 4\n"
+                               "log-level debug\n"
+                               "sandbox off\n"
                                "banner \"Welcome to ftpsd\"\n"
                                "group staff access=rwadmn tls=on\n"
                                "user alice password=" H " root=/alice access=rwadmn\n"
@@ -144,23 +148,31 @@ START_TEST(test_print)
         "client-cert optional\n"
         "tls on\n"
         "tls-min 1.2\n"
+        "tls-max 1.3\n"
         "ciphers default\n"
         "implicit off\n"
         "data-reuse required\n"
         "renegotiate off\n"
+        "ktls auto\n"
         "keylog none\n"
         "run-as ftp\n"
         "chroot /srv/ftp\n"
+        "sandbox off\n"
         "pasv-ports 50000-50100\n"
         "pasv-address 192.0.2.7\n"
         "active off\n"
         "fxp off\n"
+        "hash SHA-256 MD5\n"
         "idle 600\n"
         "login-grace 30\n"
         "max-tries 3\n"
+        "max-sessions none\n"
+        "max-per-ip 4\n"
+        "runtime-dir /var/run/ftpsd\n"
         "umask 027\n"
         "upload atomic\n"
         "log stderr\n"
+        "log-level debug\n"
         "xferlog none\n"
         "banner \"Welcome to ftpsd\"\n"
         "user alice root=/alice access=rwadmn tls=on login=password\n"
@@ -182,11 +194,11 @@ END_TEST
 
 /* Every directive of the grammar appears in the report. */
 static const char *const keywords[] = {
-    "cert",    "key",     "client-ca", "client-cert", "tls",
-    "tls-min", "ciphers", "implicit",  "data-reuse",  "renegotiate",
-    "keylog",  "run-as",  "chroot",    "pasv-ports",  "pasv-address",
-    "active",  "fxp",     "idle",      "login-grace", "max-tries",
-    "umask",   "upload",  "log",       "xferlog",     "banner",
+    "cert",    "key",         "client-ca",  "client-cert",  "tls",        "tls-min",     "tls-max",
+    "ciphers", "implicit",    "data-reuse", "renegotiate",  "ktls",       "keylog",      "run-as",
+    "chroot",  "sandbox",     "pasv-ports", "pasv-address", "active",     "fxp",         "hash",
+    "idle",    "login-grace", "max-tries",  "max-sessions", "max-per-ip", "runtime-dir", "umask",
+    "upload",  "log",         "log-level",  "xferlog",      "banner",
 };
 
 START_TEST(test_print_every_directive)
