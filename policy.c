@@ -24,6 +24,7 @@
  */
 #include "policy_priv.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -120,7 +121,7 @@ void pol_error(struct pol_parser *p, int line, const char *fmt, ...)
     }
 }
 
-char *pol_strdup(const char *s)
+static char *dup_str(const char *s)
 {
     size_t n = strlen(s);
     char *d = malloc(n + 1);
@@ -129,6 +130,16 @@ char *pol_strdup(const char *s)
         memcpy(d, s, n + 1);
     }
     return d;
+}
+
+bool pol_copy(struct pol_parser *p, const char *s, char **dst)
+{
+    *dst = dup_str(s);
+    if (*dst == NULL) {
+        pol_error(p, p->line, "out of memory");
+        return false;
+    }
+    return true;
 }
 
 /* ------------------------------------------------------------- store funcs */
@@ -229,8 +240,11 @@ static void st_pasv_ports(struct policy *pol, struct pol_value *v)
 
 static void st_pasv_address(struct policy *pol, struct pol_value *v)
 {
-    pol->has_pasv_address = true;
-    pol->pasv_address = v->addr;
+    pol->pasv_public = v->pasv[0];
+    pol->pasv_private = v->pasv[1];
+    v->pasv[0].name = v->pasv[1].name = NULL;
+    pol->has_pasv_address = pol->pasv_public.literal;
+    pol->pasv_address = pol->pasv_public.addr;
 }
 
 static void st_hash(struct policy *pol, struct pol_value *v)
@@ -267,7 +281,7 @@ static const struct pol_directive directives[] = {
     {"chroot", POL_K_ABSPATH, 1, NULL, 0, 0, st_chroot},
     {"sandbox", POL_K_CHOICE, 1, sandbox_choices, 0, 0, st_sandbox},
     {"pasv-ports", POL_K_PORTS, 1, NULL, 0, 0, st_pasv_ports},
-    {"pasv-address", POL_K_IPV4, 1, NULL, 0, 0, st_pasv_address},
+    {"pasv-address", POL_K_PASV, 1, NULL, 0, 0, st_pasv_address},
     {"active", POL_K_CHOICE, 1, active_choices, 0, 0, st_active},
     {"fxp", POL_K_CHOICE, 1, onoff_choices, 0, 0, st_fxp},
     {"hash", POL_K_HASH, 1, NULL, 0, 0, st_hash},
@@ -344,8 +358,13 @@ static void parse_directive(struct pol_parser *p, char **tok, size_t ntok)
         return;
     }
     if (ntok - 1 > pol_kind_max_values(d->kind)) {
-        pol_error(p, p->line, "'%s' takes one value, got %zu (quote a value that has blanks)",
-                  d->kw, ntok - 1);
+        if (pol_kind_max_values(d->kind) == 1) {
+            pol_error(p, p->line, "'%s' takes one value, got %zu (quote a value that has blanks)",
+                      d->kw, ntok - 1);
+        } else {
+            pol_error(p, p->line, "'%s' takes at most %u values, got %zu", d->kw,
+                      pol_kind_max_values(d->kind), ntok - 1);
+        }
         return;
     }
     if (pol_check_value(p, d, tok + 1, ntok - 1, &v)) {
@@ -526,9 +545,7 @@ int pol_parse_buf(struct policy *pol, const char *name, const char *text, size_t
 
     pol_defaults(pol);
     p.name = name != NULL ? name : "policy";
-    pol->path = pol_strdup(p.name);
-    if (pol->path == NULL) {
-        pol_error(&p, 0, "out of memory");
+    if (!pol_copy(&p, p.name, &pol->path)) {
         return p.errors;
     }
     if (text == NULL && len != 0) {
@@ -638,7 +655,7 @@ int pol_load(struct policy *pol, const char *path, pol_report_fn *report, void *
         return p.errors;
     }
     /* Set now so a caller can name the file even when it cannot be read. */
-    pol->path = pol_strdup(path);
+    pol->path = dup_str(path);
     /* SECURITY: O_NOFOLLOW refuses a symlink planted in place of the file;
      * O_NONBLOCK keeps a FIFO from hanging us before fstat refuses it. */
     fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -684,6 +701,8 @@ void pol_free(struct policy *pol)
     free(pol->run_as);
     free(pol->chroot);
     free(pol->runtime_dir);
+    free(pol->pasv_public.name);
+    free(pol->pasv_private.name);
     free(pol->xferlog);
     free(pol->banner);
     for (size_t i = 0; i < pol->ngroups; i++) {
@@ -699,6 +718,29 @@ void pol_free(struct policy *pol)
         free(pol->users);
     }
     pol_defaults(pol);
+}
+
+bool pol_pasv_private_peer(struct in_addr peer)
+{
+    static const struct {
+        uint32_t net;
+        unsigned bits;
+    } nets[] = {
+        {0x0a000000u, 8},  /* 10/8, RFC 1918 */
+        {0xac100000u, 12}, /* 172.16/12, RFC 1918 */
+        {0xc0a80000u, 16}, /* 192.168/16, RFC 1918 */
+        {0x64400000u, 10}, /* 100.64/10, shared address space (RFC 6598) */
+        {0x7f000000u, 8},  /* 127/8, loopback */
+        {0xa9fe0000u, 16}, /* 169.254/16, link local */
+    };
+    uint32_t a = ntohl(peer.s_addr);
+
+    for (size_t i = 0; i < POL_ARRAY_LEN(nets); i++) {
+        if ((a >> (32 - nets[i].bits)) == (nets[i].net >> (32 - nets[i].bits))) {
+            return true;
+        }
+    }
+    return false;
 }
 
 bool pol_tls_login_required(enum pol_tls t)

@@ -98,12 +98,7 @@ static bool key_root(struct pol_parser *p, struct acct *a, const char *val)
                   val);
         return false;
     }
-    a->rules->root = pol_strdup(val);
-    if (a->rules->root == NULL) {
-        pol_error(p, p->line, "out of memory");
-        return false;
-    }
-    return true;
+    return pol_copy(p, val, &a->rules->root);
 }
 
 static bool key_access(struct pol_parser *p, struct acct *a, const char *val)

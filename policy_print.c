@@ -9,8 +9,6 @@
  */
 #include "policy_priv.h"
 
-#include <arpa/inet.h>
-
 void pol_access_letters(uint32_t access, char *buf, size_t bufsz)
 {
     static const char letters[] = "rwadmn";
@@ -127,8 +125,6 @@ static void print_hash(FILE *out, const struct policy *pol)
 
 void pol_print(const struct policy *pol, FILE *out)
 {
-    char addr[INET_ADDRSTRLEN];
-
     print_pairs(out, "cert", pol->cert, pol->ncert);
     print_pairs(out, "key", pol->key, pol->nkey);
     print_str(out, "client-ca", pol->client_ca);
@@ -158,12 +154,11 @@ void pol_print(const struct policy *pol, FILE *out)
     } else {
         fprintf(out, "pasv-ports %u-%u\n", pol->pasv_lo, pol->pasv_hi);
     }
-    if (pol->has_pasv_address &&
-        inet_ntop(AF_INET, &pol->pasv_address, addr, sizeof(addr)) != NULL) {
-        fprintf(out, "pasv-address %s\n", addr);
-    } else {
-        fputs("pasv-address none\n", out);
+    fprintf(out, "pasv-address %s", pol->pasv_public.name != NULL ? pol->pasv_public.name : "none");
+    if (pol->pasv_public.name != NULL && pol->pasv_private.name != NULL) {
+        fprintf(out, " %s", pol->pasv_private.name);
     }
+    fputc('\n', out);
     print_choice(out, "active", pol->active_peer);
     print_choice(out, "fxp", pol->fxp);
     print_hash(out, pol);

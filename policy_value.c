@@ -21,6 +21,11 @@
 
 #include "sys.h"
 
+static bool is_letter(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
 static bool is_name_char(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -42,6 +47,39 @@ bool pol_valid_name(const char *s)
         }
     }
     return true;
+}
+
+bool pol_valid_hostname(const char *s)
+{
+    size_t len = 0, label = 0;
+
+    for (; s[len] != '\0'; len++) {
+        unsigned char c = (unsigned char)s[len];
+
+        if (len >= DEFS_DNS_NAME_MAX) {
+            return false;
+        }
+        if (c == '.') {
+            /* no empty label, none ending in '-' */
+            if (label == 0 || s[len - 1] == '-') {
+                return false;
+            }
+            label = 0;
+            continue;
+        }
+        if (!(is_letter((char)c) || (c >= '0' && c <= '9') || (c == '-' && label != 0))) {
+            return false;
+        }
+        if (++label > DEFS_DNS_LABEL_MAX) {
+            return false;
+        }
+    }
+    if (label == 0 || s[len - 1] == '-') {
+        return false;
+    }
+    /* The last label starts with a letter: "192.0.2.1x" is a typo, not a
+     * name (RFC 1123 §2.1: top-level names are alphabetic). */
+    return is_letter(s[len - label]);
 }
 
 /* LOW-HIGH, both 1024..65535, LOW <= HIGH; `kernel` is the default spelled
@@ -325,29 +363,18 @@ static bool check_path(struct pol_parser *p, const char *kw, const char *s, bool
     return true;
 }
 
-/* The value as an owned string, for kinds that store one. */
-static bool take_str(struct pol_parser *p, const char *s, struct pol_value *v)
-{
-    v->str = pol_strdup(s);
-    if (v->str == NULL) {
-        pol_error(p, p->line, "out of memory");
-        return false;
-    }
-    return true;
-}
-
 static bool v_path(struct pol_parser *p, const struct pol_directive *d, char **vals, size_t n,
                    struct pol_value *v)
 {
     (void)n;
-    return check_path(p, d->kw, vals[0], false) && take_str(p, vals[0], v);
+    return check_path(p, d->kw, vals[0], false) && pol_copy(p, vals[0], &v->str);
 }
 
 static bool v_abspath(struct pol_parser *p, const struct pol_directive *d, char **vals, size_t n,
                       struct pol_value *v)
 {
     (void)n;
-    return check_path(p, d->kw, vals[0], true) && take_str(p, vals[0], v);
+    return check_path(p, d->kw, vals[0], true) && pol_copy(p, vals[0], &v->str);
 }
 
 static bool v_account(struct pol_parser *p, const struct pol_directive *d, char **vals, size_t n,
@@ -361,7 +388,7 @@ static bool v_account(struct pol_parser *p, const struct pol_directive *d, char 
                   vals[0], d->kw);
         return false;
     }
-    return take_str(p, vals[0], v);
+    return pol_copy(p, vals[0], &v->str);
 }
 
 void pol_bad_choice(struct pol_parser *p, const char *kw, const struct pol_choice *c,
@@ -432,20 +459,52 @@ static bool v_ports(struct pol_parser *p, const struct pol_directive *d, char **
     return true;
 }
 
-static bool v_ipv4(struct pol_parser *p, const struct pol_directive *d, char **vals, size_t n,
-                   struct pol_value *v)
+/* One `pasv-address` value into *a: an IPv4 address (not 0.0.0.0), a host
+ * name, or (when local_ok) the word `local`. Reports and returns false. */
+static bool pasv_value(struct pol_parser *p, const char *s, bool local_ok, struct pol_pasv_addr *a)
 {
-    const char *s = vals[0];
+    bool numeric = s[0] != '\0' && strspn(s, "0123456789.") == strlen(s);
 
-    (void)n;
-    if (strlen(s) >= INET_ADDRSTRLEN || inet_pton(AF_INET, s, &v->addr) != 1 ||
-        v->addr.s_addr == INADDR_ANY) {
+    if (local_ok && strcmp(s, "local") == 0) {
+        a->local = true;
+    } else if (strlen(s) < INET_ADDRSTRLEN && inet_pton(AF_INET, s, &a->addr) == 1 &&
+               a->addr.s_addr != INADDR_ANY) {
+        a->literal = true;
+    } else if (strcmp(s, "local") == 0) {
         pol_error(p, p->line,
-                  "bad value '%." DEFS_POLICY_SHOW "s' for '%s' (an IPv4 address like 192.0.2.1)",
-                  s, d->kw);
+                  "'pasv-address local': 'local' is only for the second value (what peers in "
+                  "private ranges get)");
+        return false;
+    } else if (numeric || !pol_valid_hostname(s)) {
+        /* Digits and dots only: a mistyped address, named as such. */
+        pol_error(p, p->line,
+                  numeric ? "bad value '%." DEFS_POLICY_SHOW
+                            "s' for 'pasv-address' (an IPv4 address like 192.0.2.1)"
+                          : "bad value '%." DEFS_POLICY_SHOW
+                            "s' for 'pasv-address' (an IPv4 address like 192.0.2.1, or a host "
+                            "name: labels of letters, digits and '-', the last starting with a "
+                            "letter)",
+                  s);
         return false;
     }
-    return true;
+    return pol_copy(p, s, &a->name);
+}
+
+/* POL_K_PASV: `none`, or PUBLIC [PRIVATE]. No DNS here: a host name is
+ * resolved at session start. */
+static bool v_pasv(struct pol_parser *p, const struct pol_directive *d, char **vals, size_t n,
+                   struct pol_value *v)
+{
+    (void)d;
+    if (strcmp(vals[0], "none") == 0) {
+        if (n > 1) {
+            pol_error(p, p->line, "'pasv-address none' takes no second value");
+            return false;
+        }
+        return true;
+    }
+    return pasv_value(p, vals[0], false, &v->pasv[0]) &&
+           (n < 2 || pasv_value(p, vals[1], true, &v->pasv[1]));
 }
 
 static bool v_text(struct pol_parser *p, const struct pol_directive *d, char **vals, size_t n,
@@ -456,7 +515,7 @@ static bool v_text(struct pol_parser *p, const struct pol_directive *d, char **v
         pol_error(p, p->line, "'%s' text longer than %d bytes", d->kw, DEFS_BANNER_MAX);
         return false;
     }
-    return take_str(p, vals[0], v);
+    return pol_copy(p, vals[0], &v->str);
 }
 
 static bool v_ciphers(struct pol_parser *p, const struct pol_directive *d, char **vals, size_t n,
@@ -482,9 +541,7 @@ static bool v_ciphers(struct pol_parser *p, const struct pol_directive *d, char 
             pol_error(p, p->line, "'ciphers': empty suite name");
             return false;
         }
-        v->list[i] = pol_strdup(vals[i]);
-        if (v->list[i] == NULL) {
-            pol_error(p, p->line, "out of memory");
+        if (!pol_copy(p, vals[i], &v->list[i])) {
             return false;
         }
         v->nlist = i + 1;
@@ -560,7 +617,7 @@ static const struct {
     [POL_K_NUMBER] = {v_number, 1},
     [POL_K_OCTAL] = {v_number, 1},
     [POL_K_PORTS] = {v_ports, 1},
-    [POL_K_IPV4] = {v_ipv4, 1},
+    [POL_K_PASV] = {v_pasv, 2},
     [POL_K_TEXT] = {v_text, 1},
     [POL_K_CIPHERS] = {v_ciphers, DEFS_POLICY_VALUES_MAX},
     [POL_K_HASH] = {v_hash, DEFS_POLICY_VALUES_MAX},
@@ -581,6 +638,8 @@ bool pol_check_value(struct pol_parser *p, const struct pol_directive *d, char *
 void pol_value_free(struct pol_value *v)
 {
     free(v->str);
+    free(v->pasv[0].name);
+    free(v->pasv[1].name);
     if (v->list != NULL) {
         for (size_t i = 0; i < v->nlist; i++) {
             free(v->list[i]);

@@ -96,6 +96,15 @@ struct pol_effective {
     enum pol_tls tls;
 };
 
+/* One value of `pasv-address`: an IPv4 address, parsed here, or a host
+ * name, resolved at session start (the parser does no DNS). */
+struct pol_pasv_addr {
+    char *name;                    /* as written; NULL = not given */
+    bool literal;                  /* name is an IPv4 address, already in addr */
+    bool local;                    /* `local`: the control connection's own local address */
+    struct in_addr addr;           /* when literal */
+};
+
 #define POL_MAX_CERTS 2
 
 struct policy {
@@ -119,6 +128,10 @@ struct policy {
     char *chroot;
     bool sandbox;                  /* seccomp allow-list and no_new_privs */
     unsigned pasv_lo, pasv_hi;     /* 0,0 = kernel's ephemeral ports */
+    struct pol_pasv_addr pasv_public;  /* in 227 replies; not given: the local address */
+    struct pol_pasv_addr pasv_private; /* for peers in private ranges; not given: as public */
+    /* pasv_public.literal and .addr under their old names, for dataport.c
+     * until it reads pasv_public. */
     bool has_pasv_address;
     struct in_addr pasv_address;
     bool active_peer;              /* false = active off */
@@ -167,6 +180,10 @@ const struct pol_user *pol_find_user(const struct policy *pol, const char *name)
 
 /* Applies group and global defaults to one user. */
 void pol_effective(const struct policy *pol, const struct pol_user *u, struct pol_effective *out);
+
+/* True if a PASV client at `peer` gets `pasv_private` rather than
+ * `pasv_public`: RFC 1918, 100.64/10 (shared NAT), 127/8, 169.254/16. */
+bool pol_pasv_private_peer(struct in_addr peer);
 
 /* Requirements carried by a `tls` value. */
 bool pol_tls_login_required(enum pol_tls t); /* auth, ctrl, on, auth+data */

@@ -63,8 +63,8 @@ void pol_error(struct pol_parser *p, int line, const char *fmt, ...)
 /* Reports a value that is none of c's keywords, listing them. */
 void pol_bad_choice(struct pol_parser *p, const char *kw, const struct pol_choice *c,
                     const char *got);
-/* malloc'ed copy of s, or NULL. */
-char *pol_strdup(const char *s);
+/* Puts a malloc'ed copy of s in *dst; reports running out of memory. */
+bool pol_copy(struct pol_parser *p, const char *s, char **dst);
 
 /* The blanks that separate values on a policy line. */
 static inline bool pol_is_blank(char c)
@@ -84,7 +84,7 @@ enum pol_kind {
     POL_K_NUMBER,  /* decimal in [lo, hi] */
     POL_K_OCTAL,   /* octal in [lo, hi] */
     POL_K_PORTS,   /* LOW-HIGH or kernel */
-    POL_K_IPV4,    /* dotted quad */
+    POL_K_PASV,    /* PUBLIC [PRIVATE]: IPv4 addresses or host names */
     POL_K_TEXT,    /* free text (quoted when it has blanks) */
     POL_K_CIPHERS, /* default, or a list of names */
     POL_K_HASH,    /* off, or a list of algorithm names */
@@ -99,7 +99,7 @@ struct pol_value {
     char **list;
     size_t nlist;
     unsigned lo, hi;
-    struct in_addr addr;
+    struct pol_pasv_addr pasv[2]; /* public, private */
     enum pol_hash_algo hash[POL_HASH_ALGOS];
     unsigned nhash;
 };
@@ -139,6 +139,11 @@ void pol_check_users(struct pol_parser *p);
 /* User, group and account names: 1 to DEFS_NAME_MAX - 1 of A-Z a-z 0-9 . _ -,
  * not starting with '-'. */
 bool pol_valid_name(const char *s);
+/* A host name as RFC 1123 writes it: labels of 1 to DEFS_DNS_LABEL_MAX
+ * letters, digits and '-' (not first or last), joined by '.', at most
+ * DEFS_DNS_NAME_MAX in all; the last label starts with a letter, so that
+ * no mistyped IPv4 address passes for a name. */
+bool pol_valid_hostname(const char *s);
 /* `LOW-HIGH` (DEFS_PORT_UNPRIVILEGED_MIN <= LOW <= HIGH <= DEFS_PORT_MAX), or
  * `kernel` for 0-0. */
 bool pol_parse_ports(const char *s, unsigned *lo, unsigned *hi);

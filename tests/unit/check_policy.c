@@ -1,13 +1,10 @@
 /* Unit tests for the policy grammar (policy.c, policy_value.c): each
  * directive of SPEC §2 with its typed value, defaults, quoting, each error
- * kind with its line number, and pol_load's file checks. Users and groups
- * are in check_policy_acct.c, single-value parsers in check_policy_value.c.
+ * kind with its line number. pol_load's file checks are in
+ * check_policy_load.c, users and groups in check_policy_acct.c, single-value
+ * parsers in check_policy_value.c.
  * Table-driven (STYLE.md habit 15): each table row is one loop iteration. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stddef.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "policy_test.h"
 
@@ -63,6 +60,20 @@ static const struct accept_case accept_cases[] = {
     {"pasv-ports 2000-2000\n", OFF(pasv_lo), F_UINT, 2000, NULL, "pasv-ports 2000-2000"},
     {"pasv-ports kernel\n", OFF(pasv_lo), F_UINT, 0, NULL, "pasv-ports kernel"},
     {"pasv-address 192.0.2.7\n", OFF(has_pasv_address), F_BOOL, 1, NULL, "pasv-address 192.0.2.7"},
+    {"pasv-address ftp.example.org\n", OFF(pasv_public.name), F_STR, 0, "ftp.example.org",
+     "pasv-address ftp.example.org"},
+    {"pasv-address 203.0.113.7 local\n", OFF(pasv_private.name), F_STR, 0, "local",
+     "pasv-address 203.0.113.7 local"},
+    {"pasv-address ftp.example.org 192.168.1.2\n", OFF(pasv_private.name), F_STR, 0, "192.168.1.2",
+     "pasv-address ftp.example.org 192.168.1.2"},
+    {"pasv-address 203.0.113.7 nas.lan\n", OFF(pasv_private.name), F_STR, 0, "nas.lan",
+     "pasv-address 203.0.113.7 nas.lan"},
+    {"pasv-address Router\n", OFF(pasv_public.name), F_STR, 0, "Router", "pasv-address Router"},
+    {"pasv-address xn--bcher-kva.example\n", OFF(pasv_public.name), F_STR, 0,
+     "xn--bcher-kva.example", "pasv-address xn--bcher-kva.example"},
+    {"pasv-address 3com.example\n", OFF(pasv_public.name), F_STR, 0, "3com.example", NULL},
+    {"pasv-address none\n", OFF(has_pasv_address), F_BOOL, 0, NULL, "pasv-address none"},
+    {"pasv-address ftp.example.org\n", OFF(has_pasv_address), F_BOOL, 0, NULL, NULL},
     {"active peer\n", OFF(active_peer), F_BOOL, 1, NULL, "active peer"},
     {"active off\n", OFF(active_peer), F_BOOL, 0, NULL, "active off"},
     {"fxp on\n", OFF(fxp), F_BOOL, 1, NULL, "fxp on"},
@@ -218,6 +229,23 @@ START_TEST(test_accept_details)
     ck_assert_str_eq(pol.key[0], "/b");
     ck_assert_str_eq(pol.cert[1], "/c");
     ck_assert_str_eq(pol.key[1], "/d");
+    pol_free(&pol);
+
+    /* pasv-address: what is literal is parsed; a name is left for later. */
+    ck_assert_int_eq(parse(&pol, BASE "pasv-address ftp.example.org 10.0.0.2\n", &e), 0);
+    ck_assert(!pol.pasv_public.literal && !pol.pasv_public.local);
+    ck_assert_str_eq(pol.pasv_public.name, "ftp.example.org");
+    ck_assert(pol.pasv_private.literal && !pol.pasv_private.local);
+    ck_assert_uint_eq(ntohl(pol.pasv_private.addr.s_addr), 0x0a000002u);
+    ck_assert(!pol.has_pasv_address);
+    pol_free(&pol);
+    ck_assert_int_eq(parse(&pol, BASE "pasv-address 192.0.2.7 local\n", &e), 0);
+    ck_assert(pol.pasv_public.literal && pol.has_pasv_address);
+    ck_assert_uint_eq(ntohl(pol.pasv_public.addr.s_addr), 0xc0000207u);
+    ck_assert(pol.pasv_private.local && !pol.pasv_private.literal);
+    pol_free(&pol);
+    ck_assert_int_eq(parse(&pol, BASE "pasv-address 192.0.2.7\n", &e), 0);
+    ck_assert_ptr_null(pol.pasv_private.name);
     pol_free(&pol);
 
     /* hash keeps the order given: the first is the HASH command's default. */
@@ -523,6 +551,14 @@ static const struct error_case error_cases[] = {
 
 /* Bad values of the newer directives: one error each, compared whole (text after BASE, the
  * line it is reported on, the message). */
+/* The message for a bad host name in pasv-address. */
+#define PASV_NAME(v)                                                                               \
+    "bad value '" v "' for 'pasv-address' (an IPv4 address like 192.0.2.1, or a host name: "       \
+    "labels of letters, digits and '-', the last starting with a letter)"
+/* A label of 63 and one of 64 characters. */
+#define L63 "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk"
+#define L64 L63 "l"
+
 struct exact_case {
     const char *text;
     int line;
@@ -572,6 +608,31 @@ static const struct exact_case exact_cases[] = {
     {"hash off SHA-1\n", 3, "'hash off' cannot be mixed with algorithm names"},
     {"hash SHA-1 off\n", 3, "'hash off' cannot be mixed with algorithm names"},
     {"hash off off\n", 3, "'hash off' cannot be mixed with algorithm names"},
+    {"pasv-address local\n", 3,
+     "'pasv-address local': 'local' is only for the second value (what peers in private ranges "
+     "get)"},
+    {"pasv-address 1.2.3.4 0.0.0.0\n", 3,
+     "bad value '0.0.0.0' for 'pasv-address' (an IPv4 address like 192.0.2.1)"},
+    {"pasv-address 1.2.3\n", 3,
+     "bad value '1.2.3' for 'pasv-address' (an IPv4 address like 192.0.2.1)"},
+    {"pasv-address 300.1.1.1\n", 3,
+     "bad value '300.1.1.1' for 'pasv-address' (an IPv4 address like 192.0.2.1)"},
+    {"pasv-address -ftp.example.org\n", 3, PASV_NAME("-ftp.example.org")},
+    {"pasv-address ftp-.example.org\n", 3, PASV_NAME("ftp-.example.org")},
+    {"pasv-address ftp..example.org\n", 3, PASV_NAME("ftp..example.org")},
+    {"pasv-address ftp.example.org.\n", 3, PASV_NAME("ftp.example.org.")},
+    {"pasv-address .example.org\n", 3, PASV_NAME(".example.org")},
+    {"pasv-address ftp_1.example.org\n", 3, PASV_NAME("ftp_1.example.org")},
+    {"pasv-address 192.0.2.1x\n", 3, PASV_NAME("192.0.2.1x")},
+    {"pasv-address ::1\n", 3, PASV_NAME("::1")},
+    {"pasv-address 1.2.3.4 ::1\n", 3, PASV_NAME("::1")},
+    {"pasv-address 1.2.3.4 nas_1\n", 3, PASV_NAME("nas_1")},
+    {"pasv-address \"\"\n", 3, PASV_NAME("")},
+    {"pasv-address " L64 ".org\n", 3, PASV_NAME(L64)}, /* the value shown is cut at 64 */
+    {"pasv-address 1.2.3.4 5.6.7.8 9.9.9.9\n", 3, "'pasv-address' takes at most 2 values, got 3"},
+    {"pasv-address none 1.2.3.4\n", 3, "'pasv-address none' takes no second value"},
+    {"pasv-address 1.2.3.4 local\npasv-address 1.2.3.5\n", 4,
+     "duplicate directive 'pasv-address' (first on line 3)"},
 };
 
 START_TEST(test_exact_errors)
@@ -740,179 +801,6 @@ START_TEST(test_too_many)
 }
 END_TEST
 
-/* ---------------------------------------------------------------- pol_load */
-
-static char tmpdir[64];
-
-/* The files the load tests make, all in tmpdir. */
-static const char *const tmp_names[] = {"policy", "link", "fifo", "big", "max"};
-
-static void make_tmpdir(void)
-{
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/ftpsd-check-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-/* tmpdir/NAME into buf (PATH_BUF bytes). */
-#define PATH_BUF 128
-static char *tmp_path(char *buf, const char *name)
-{
-    snprintf(buf, PATH_BUF, "%s/%s", tmpdir, name);
-    return buf;
-}
-
-static void remove_tmpdir(void)
-{
-    char path[PATH_BUF];
-
-    for (int i = 0; i < N(tmp_names); i++) {
-        unlink(tmp_path(path, tmp_names[i]));
-    }
-    ck_assert_int_eq(rmdir(tmpdir), 0);
-}
-
-static void write_file(const char *path, const char *text, size_t len, mode_t mode)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
-    close(fd);
-    /* chmod, not open's mode: the umask must not soften the test. */
-    ck_assert_int_eq(chmod(path, mode), 0);
-}
-
-struct load_case {
-    mode_t mode;
-    int nerr;
-    const char *msg;
-};
-
-static const struct load_case load_cases[] = {
-    {0600, 0, NULL},
-    {0644, 0, NULL},
-    {0400, 0, NULL},
-    {0666, 1, "writable by group or other"},
-    {0620, 1, "writable by group or other"},
-    {0602, 1, "writable by group or other"},
-    {0660, 1, "chmod go-w"},
-};
-
-START_TEST(test_load_mode)
-{
-    const struct load_case *c = &load_cases[_i];
-    char path[PATH_BUF];
-    struct policy pol;
-    struct errs e = {0};
-
-    make_tmpdir();
-    tmp_path(path, "policy");
-    write_file(path, BASE "idle 42\n", strlen(BASE "idle 42\n"), c->mode);
-    ck_assert_int_eq(pol_load(&pol, path, collect, &e), c->nerr);
-    ck_assert_int_eq(e.n, c->nerr);
-    ck_assert_str_eq(pol.path, path);
-    if (c->nerr == 0) {
-        ck_assert_uint_eq(pol.idle, 42);
-    } else {
-        ck_assert_int_eq(e.line[0], 0);
-        ck_assert_str_eq(e.file, path);
-        ck_assert_msg(strstr(e.msg[0], c->msg) != NULL, "%s", e.msg[0]);
-        ck_assert_uint_eq(pol.idle, 300);
-    }
-    pol_free(&pol);
-    remove_tmpdir();
-}
-END_TEST
-
-START_TEST(test_load_kinds)
-{
-    char path[PATH_BUF], link[PATH_BUF], fifo[PATH_BUF];
-    struct policy pol;
-    struct errs e = {0};
-
-    make_tmpdir();
-    tmp_path(path, "policy");
-    tmp_path(link, "link");
-    tmp_path(fifo, "fifo");
-    write_file(path, BASE, strlen(BASE), 0600);
-
-    ck_assert_int_eq(symlink(path, link), 0);
-    ck_assert_int_eq(pol_load(&pol, link, collect, &e), 1);
-    ck_assert_ptr_nonnull(strstr(e.msg[0], "symbolic link"));
-    pol_free(&pol);
-
-    memset(&e, 0, sizeof(e));
-    ck_assert_int_eq(pol_load(&pol, tmpdir, collect, &e), 1);
-    ck_assert_ptr_nonnull(strstr(e.msg[0], "not a regular file"));
-    pol_free(&pol);
-
-    /* A FIFO must be refused, not block the reader. */
-    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
-    memset(&e, 0, sizeof(e));
-    ck_assert_int_eq(pol_load(&pol, fifo, collect, &e), 1);
-    ck_assert_ptr_nonnull(strstr(e.msg[0], "not a regular file"));
-    pol_free(&pol);
-
-    memset(&e, 0, sizeof(e));
-    ck_assert_int_eq(pol_load(&pol, "/nonexistent/ftpsd/policy", collect, &e), 1);
-    ck_assert_ptr_nonnull(strstr(e.msg[0], "cannot open"));
-    pol_free(&pol);
-
-    /* Errors inside a loaded file name the path given. */
-    write_file(path, BASE "idle x\n", strlen(BASE "idle x\n"), 0600);
-    memset(&e, 0, sizeof(e));
-    ck_assert_int_eq(pol_load(&pol, path, collect, &e), 1);
-    ck_assert_int_eq(e.line[0], 3);
-    ck_assert_str_eq(e.file, path);
-    pol_free(&pol);
-    remove_tmpdir();
-}
-END_TEST
-
-START_TEST(test_load_size_owner)
-{
-    char path[PATH_BUF], big[PATH_BUF], max[PATH_BUF];
-    size_t len = DEFS_POLICY_MAX;
-    char *text = malloc(len + 1);
-    struct policy pol;
-    struct errs e = {0};
-
-    make_tmpdir();
-    tmp_path(path, "policy");
-    tmp_path(big, "big");
-    tmp_path(max, "max");
-
-    /* Exactly the cap is fine; one byte more is refused. */
-    ck_assert_ptr_nonnull(text);
-    memset(text, '#', len + 1);
-    memcpy(text, BASE, strlen(BASE));
-    write_file(max, text, len, 0600);
-    ck_assert_int_eq(pol_load(&pol, max, collect, &e), 0);
-    pol_free(&pol);
-    write_file(big, text, len + 1, 0600);
-    memset(&e, 0, sizeof(e));
-    ck_assert_int_eq(pol_load(&pol, big, collect, &e), 1);
-    ck_assert_int_eq(e.line[0], 0);
-    /* refused by fstat, before a byte is read */
-    ck_assert_msg(strstr(e.msg[0], "file is 262145 bytes, more than the limit") != NULL, "%s",
-                  e.msg[0]);
-    pol_free(&pol);
-
-    /* Owned by another account, that account could rewrite it. Only root
-     * can hand a file away, so the check needs a root test run. */
-    if (geteuid() == 0) {
-        write_file(path, BASE, strlen(BASE), 0600);
-        ck_assert_int_eq(chown(path, 65534, (gid_t)-1), 0);
-        memset(&e, 0, sizeof(e));
-        ck_assert_int_eq(pol_load(&pol, path, collect, &e), 1);
-        ck_assert_msg(strstr(e.msg[0], "owned by uid 65534") != NULL, "%s", e.msg[0]);
-        pol_free(&pol);
-    }
-    free(text);
-    remove_tmpdir();
-}
-END_TEST
-
 /* ------------------------------------------------------------------ main */
 
 int main(void)
@@ -928,9 +816,6 @@ int main(void)
         {"grammar", test_nul, N(nul_cases)},
         {"grammar", test_size_cap_buf, 1},
         {"grammar", test_too_many, 1},
-        {"load", test_load_mode, N(load_cases)},
-        {"load", test_load_kinds, 1},
-        {"load", test_load_size_owner, 1},
     };
 
     return run_tests("policy", tests, N(tests));

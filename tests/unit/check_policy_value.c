@@ -1,6 +1,10 @@
 /* Unit tests for the single-value parsers of the policy (policy_value.c)
- * and its small public helpers: strict numbers, fingerprints, the TLS rule
- * predicates, access letters. Table-driven (STYLE.md habit 15). */
+ * and its small public helpers: strict numbers, fingerprints, host names,
+ * the TLS rule predicates, which PASV peers count as private, access
+ * letters. Table-driven (STYLE.md habit 15). */
+#include <arpa/inet.h>
+
+#include "policy_priv.h"
 #include "policy_test.h"
 
 /* ------------------------------------------------------ small helpers */
@@ -176,6 +180,83 @@ START_TEST(test_access_letters)
 }
 END_TEST
 
+struct host_case {
+    const char *s;
+    bool ok;
+};
+
+#define L63 "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk"
+/* 4 labels of 63 and the dots: 255; minus a two-letter cut: 253 */
+#define N253 L63 "." L63 "." L63 ".abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghi"
+
+static const struct host_case host_cases[] = {
+    {"ftp.example.org", true},
+    {"localhost", true},
+    {"Router", true},
+    {"a", true},
+    {"a-b.c-d.example", true},
+    {"3com.example", true},
+    {"xn--bcher-kva.example", true},
+    {"ftp.example.org9", true},
+    {L63 ".org", true},
+    {N253, true},
+    {N253 "j", false}, /* 254 */
+    {L63 "l.org", false},
+    {"", false},
+    {".", false},
+    {"example.org.", false},
+    {".example.org", false},
+    {"ftp..example.org", false},
+    {"-ftp.example.org", false},
+    {"ftp-.example.org", false},
+    {"ftp.example.org-", false},
+    {"ftp_1.example.org", false},
+    {"ftp example.org", false},
+    {"ftp.exämple.org", false},
+    {"192.0.2.1", false},
+    {"192.0.2.1x", false},
+    {"example.123", false},
+    {"example.-org", false},
+    {"::1", false},
+    {"[::1]", false},
+    {"ftp.example.org:21", false},
+};
+
+START_TEST(test_hostname)
+{
+    const struct host_case *c = &host_cases[_i];
+
+    ck_assert_msg(pol_valid_hostname(c->s) == c->ok, "case %d '%s'", _i, c->s);
+}
+END_TEST
+
+struct peer_case {
+    const char *addr;
+    bool private_peer;
+};
+
+static const struct peer_case peer_cases[] = {
+    {"10.0.0.1", true},         {"10.255.255.255", true},   {"9.255.255.255", false},
+    {"11.0.0.0", false},        {"172.16.0.1", true},       {"172.31.255.255", true},
+    {"172.15.255.255", false},  {"172.32.0.0", false},      {"192.168.0.1", true},
+    {"192.168.255.255", true},  {"192.167.255.255", false}, {"192.169.0.0", false},
+    {"100.64.0.0", true},       {"100.127.255.255", true},  {"100.63.255.255", false},
+    {"100.128.0.0", false},     {"127.0.0.1", true},        {"127.255.255.255", true},
+    {"169.254.1.1", true},      {"169.253.255.255", false}, {"169.255.0.0", false},
+    {"203.0.113.7", false},     {"8.8.8.8", false},         {"0.0.0.0", false},
+    {"255.255.255.255", false},
+};
+
+START_TEST(test_private_peer)
+{
+    const struct peer_case *c = &peer_cases[_i];
+    struct in_addr a;
+
+    ck_assert_int_eq(inet_pton(AF_INET, c->addr, &a), 1);
+    ck_assert_msg(pol_pasv_private_peer(a) == c->private_peer, "%s", c->addr);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ main */
 
 int main(void)
@@ -186,6 +267,8 @@ int main(void)
         {"helpers", test_fingerprint, N(fp_cases)},
         {"helpers", test_tls_predicates, N(tls_cases)},
         {"helpers", test_access_letters, N(acc_cases)},
+        {"pasv", test_hostname, N(host_cases)},
+        {"pasv", test_private_peer, N(peer_cases)},
     };
 
     return run_tests("policy_value", tests, N(tests));
