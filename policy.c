@@ -681,6 +681,7 @@ int pol_load(struct policy *pol, const char *path, pol_report_fn *report, void *
 static void free_rules(struct pol_rules *r)
 {
     free(r->root);
+    free(r->home);
 }
 
 void pol_free(struct policy *pol)

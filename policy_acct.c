@@ -40,8 +40,11 @@ struct acct {
     struct pol_rules *rules;
 };
 
-static const struct pol_rules rules_unset = {
-    .root = NULL, .access = POL_ACC_UNSET, .tls = POL_TLS_UNSET};
+/* Every key unset (root and home NULL). */
+static const struct pol_rules rules_unset = {.access = POL_ACC_UNSET,
+                                             .tls = POL_TLS_UNSET,
+                                             .rate_down = POL_RATE_UNSET,
+                                             .rate_up = POL_RATE_UNSET};
 
 enum { ON_USER = 1, ON_GROUP = 2 };
 
@@ -99,6 +102,34 @@ static bool key_root(struct pol_parser *p, struct acct *a, const char *val)
         return false;
     }
     return pol_copy(p, val, &a->rules->root);
+}
+
+static bool key_home(struct pol_parser *p, struct acct *a, const char *val)
+{
+    char home[DEFS_PATH_MAX];
+
+    if (!pol_parse_home(val, home, sizeof(home))) {
+        pol_error(p, p->line,
+                  "bad home= '%." DEFS_POLICY_SHOW
+                  "s' (a directory inside root=, absolute or relative to it; '..' may not "
+                  "leave it)",
+                  val);
+        return false;
+    }
+    return pol_copy(p, home, &a->rules->home);
+}
+
+static bool key_rate(struct pol_parser *p, struct acct *a, const char *val)
+{
+    if (!pol_parse_rate(val, &a->rules->rate_down, &a->rules->rate_up)) {
+        pol_error(p, p->line,
+                  "bad rate= '%." DEFS_POLICY_SHOW
+                  "s' (DOWN/UP bytes per second, each 0 for no limit up to 4096M, with an "
+                  "optional K or M suffix, like 512K/128K)",
+                  val);
+        return false;
+    }
+    return true;
 }
 
 static bool key_access(struct pol_parser *p, struct acct *a, const char *val)
@@ -168,7 +199,11 @@ static const struct acct_key acct_keys[] = {
     {"password", ON_USER, key_password},    {"cert", ON_USER, key_cert},
     {"root", ON_USER | ON_GROUP, key_root}, {"access", ON_USER | ON_GROUP, key_access},
     {"tls", ON_USER | ON_GROUP, key_tls},   {"group", ON_USER, key_group},
+    {"home", ON_USER | ON_GROUP, key_home}, {"rate", ON_USER | ON_GROUP, key_rate},
 };
+
+/* pol_acct_line marks the keys it has seen in the bits of an unsigned. */
+_Static_assert(POL_ARRAY_LEN(acct_keys) <= sizeof(unsigned) * 8, "too many keys for `seen`");
 
 /* Appends a zeroed element to *arr, which holds *n of `elem` bytes in room
  * for *cap, capacity doubling up to max. Returns it, or NULL after reporting
@@ -413,13 +448,23 @@ static void apply_rules(const struct pol_rules *r, struct pol_effective *out)
     if (r->tls != POL_TLS_UNSET) {
         out->tls = (enum pol_tls)r->tls;
     }
+    if (r->home != NULL) {
+        out->home = r->home;
+    }
+    if (r->rate_down != POL_RATE_UNSET) {
+        out->rate_down = r->rate_down;
+        out->rate_up = r->rate_up;
+    }
 }
 
 void pol_effective(const struct policy *pol, const struct pol_user *u, struct pol_effective *out)
 {
     out->root = "/";
+    out->home = "/";
     out->access = POL_ACC_DEFAULT;
     out->tls = pol->tls;
+    out->rate_down = 0;
+    out->rate_up = 0;
     if (u == NULL) {
         return;
     }

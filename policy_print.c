@@ -9,6 +9,8 @@
  */
 #include "policy_priv.h"
 
+#include <inttypes.h>
+
 void pol_access_letters(uint32_t access, char *buf, size_t bufsz)
 {
     static const char letters[] = "rwadmn";
@@ -74,7 +76,21 @@ static void print_pairs(FILE *out, const char *kw, char *const *paths, int n)
     }
 }
 
-/* `user NAME root=... access=... tls=... login=...`, the SPEC §5 form. */
+/* A rate as the parser reads it: with the largest suffix that divides it
+ * exactly, or in bytes. */
+static void print_rate(FILE *out, uint64_t bps)
+{
+    if (bps != 0 && bps % (1024 * 1024) == 0) {
+        fprintf(out, "%" PRIu64 "M", bps / (1024 * 1024));
+    } else if (bps != 0 && bps % 1024 == 0) {
+        fprintf(out, "%" PRIu64 "K", bps / 1024);
+    } else {
+        fprintf(out, "%" PRIu64, bps);
+    }
+}
+
+/* `user NAME root=... access=... tls=... login=...`, the SPEC §5 form, then
+ * home= and rate=. */
 static void print_user(FILE *out, const struct policy *pol, const struct pol_user *u)
 {
     struct pol_effective eff;
@@ -95,6 +111,12 @@ static void print_user(FILE *out, const struct policy *pol, const struct pol_use
     fprintf(out, "user %s root=", u->name);
     print_value(out, eff.root);
     fprintf(out, " access=%s tls=%s login=%s", acc, pol_tls_name(eff.tls), login);
+    fputs(" home=", out);
+    print_value(out, eff.home);
+    fputs(" rate=", out);
+    print_rate(out, eff.rate_down);
+    fputc('/', out);
+    print_rate(out, eff.rate_up);
     if (u->group >= 0 && (size_t)u->group < pol->ngroups) {
         fprintf(out, " group=%s", pol->groups[u->group].name);
     }

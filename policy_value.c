@@ -19,6 +19,7 @@
 
 #include "mbedtls/base64.h"
 
+#include "path.h"
 #include "sys.h"
 
 static bool is_letter(char c)
@@ -80,6 +81,84 @@ bool pol_valid_hostname(const char *s)
     /* The last label starts with a letter: "192.0.2.1x" is a typo, not a
      * name (RFC 1123 §2.1: top-level names are alphabetic). */
     return is_letter(s[len - label]);
+}
+
+/* One part of a rate, up to `end`: digits, then K or M. *sp moves to end. */
+static bool rate_part(const char **sp, char end, uint64_t *out)
+{
+    const char *s = *sp;
+    uint64_t v = 0, mult = 1;
+
+    if (*s < '0' || *s > '9') {
+        return false;
+    }
+    for (; *s >= '0' && *s <= '9'; s++) {
+        /* v <= DEFS_RATE_MAX here, so v * 10 + 9 cannot overflow. */
+        v = v * 10 + (uint64_t)(*s - '0');
+        if (v > DEFS_RATE_MAX) {
+            return false;
+        }
+    }
+    if (*s == 'K') {
+        mult = 1024;
+        s++;
+    } else if (*s == 'M') {
+        mult = 1024 * 1024;
+        s++;
+    }
+    if (*s != end || v > DEFS_RATE_MAX / mult) {
+        return false;
+    }
+    *out = v * mult;
+    *sp = s;
+    return true;
+}
+
+bool pol_parse_rate(const char *s, uint64_t *down, uint64_t *up)
+{
+    uint64_t d, u;
+
+    if (!rate_part(&s, '/', &d)) {
+        return false;
+    }
+    s++;
+    if (!rate_part(&s, '\0', &u)) {
+        return false;
+    }
+    *down = d;
+    *up = u;
+    return true;
+}
+
+bool pol_parse_home(const char *s, char *out, size_t outsz)
+{
+    long depth = 0;
+
+    if (s[0] == '\0') {
+        return false;
+    }
+    /* SECURITY: path_normalize would stop a '..' at the root, as it does for
+     * a client; in the policy such a '..' can only be a mistake, so it is
+     * refused rather than quietly dropped. */
+    for (const char *c = s; *c != '\0';) {
+        const char *start;
+
+        while (*c == '/') {
+            c++;
+        }
+        start = c;
+        while (*c != '\0' && *c != '/') {
+            c++;
+        }
+        if (c - start == 2 && start[0] == '.' && start[1] == '.') {
+            if (--depth < 0) {
+                return false;
+            }
+        } else if (c - start > 0 && !(c - start == 1 && start[0] == '.')) {
+            depth++;
+        }
+    }
+    return path_normalize("/", s, out, outsz) == 0;
 }
 
 /* LOW-HIGH, both 1024..65535, LOW <= HIGH; `kernel` is the default spelled

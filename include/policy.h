@@ -66,10 +66,13 @@ struct pol_pbkdf2 {
 /* The keys a user line and a group line share. An unset key comes from the
  * user's group, then from the defaults (pol_effective). */
 struct pol_rules {
-    char *root;      /* NULL = unset */
-    uint32_t access; /* POL_ACC_UNSET = unset */
-    int tls;         /* POL_TLS_UNSET = unset */
+    char *root;                  /* NULL = unset */
+    char *home;                  /* NULL = unset; normalised, starts with '/' */
+    uint32_t access;             /* POL_ACC_UNSET = unset */
+    int tls;                     /* POL_TLS_UNSET = unset */
+    uint64_t rate_down, rate_up; /* bytes per second, 0 = no limit; POL_RATE_UNSET = unset */
 };
+#define POL_RATE_UNSET UINT64_MAX
 
 struct pol_group {
     char name[DEFS_NAME_MAX];
@@ -92,8 +95,10 @@ struct pol_user {
 /* A user's rules after group and global defaults are applied. */
 struct pol_effective {
     const char *root;              /* virtual path inside chroot, starts with '/' */
+    const char *home;              /* start directory, a virtual path inside root */
     uint32_t access;
     enum pol_tls tls;
+    uint64_t rate_down, rate_up;   /* bytes per second, 0 = no limit */
 };
 
 /* One value of `pasv-address`: an IPv4 address, parsed here, or a host

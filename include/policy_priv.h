@@ -144,6 +144,13 @@ bool pol_valid_name(const char *s);
  * DEFS_DNS_NAME_MAX in all; the last label starts with a letter, so that
  * no mistyped IPv4 address passes for a name. */
 bool pol_valid_hostname(const char *s);
+/* `rate=DOWN/UP`: each a decimal count of bytes per second with an
+ * optional K (1024) or M (1048576) suffix, 0 (no limit) to DEFS_RATE_MAX. */
+bool pol_parse_rate(const char *s, uint64_t *down, uint64_t *up);
+/* `home=`: a directory inside root=, absolute or relative to it, normalised
+ * as path_normalize() does a client path into out (outsz bytes). False on a
+ * '..' that would leave root=, or what path_normalize refuses. */
+bool pol_parse_home(const char *s, char *out, size_t outsz);
 /* `LOW-HIGH` (DEFS_PORT_UNPRIVILEGED_MIN <= LOW <= HIGH <= DEFS_PORT_MAX), or
  * `kernel` for 0-0. */
 bool pol_parse_ports(const char *s, unsigned *lo, unsigned *hi);

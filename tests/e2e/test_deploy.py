@@ -50,7 +50,7 @@ SPEC_DIRECTIVES = [
     "active", "fxp", "idle", "login-grace", "max-tries", "umask", "upload", "log", "xferlog",
     "banner", "tls-max", "ktls", "sandbox", "log-level", "max-sessions", "max-per-ip", "hash",
 ]
-USER_KEYS = ["password", "cert", "root", "access", "tls", "group"]
+USER_KEYS = ["password", "cert", "root", "access", "tls", "group", "home", "rate"]
 
 
 def read(path, mode="r"):

@@ -152,18 +152,11 @@ static const struct accept_case accept_cases[] = {
 START_TEST(test_accept)
 {
     const struct accept_case *c = &accept_cases[_i];
-    char text[1024];
     struct policy pol;
     struct errs e;
     const char *base = (const char *)&pol + c->off;
-    int n;
 
-    snprintf(text, sizeof(text), "%s%s", BASE, c->text);
-    n = parse(&pol, text, &e);
-    if (n != 0) {
-        dump(&e);
-    }
-    ck_assert_msg(n == 0, "case %d '%s': %d errors", _i, c->text, n);
+    parse_base(&pol, c->text, &e, 0, _i);
     switch (c->type) {
     case F_STR:
         ck_assert_ptr_nonnull(*(char *const *)base);
@@ -549,8 +542,7 @@ static const struct error_case error_cases[] = {
     {"tls off\n\nimplicit on\n", 1, {3}, "'implicit on' needs TLS"},
 };
 
-/* Bad values of the newer directives: one error each, compared whole (text after BASE, the
- * line it is reported on, the message). */
+/* Bad values of the newer directives: one error each, compared whole. */
 /* The message for a bad host name in pasv-address. */
 #define PASV_NAME(v)                                                                               \
     "bad value '" v "' for 'pasv-address' (an IPv4 address like 192.0.2.1, or a host name: "       \
@@ -558,12 +550,6 @@ static const struct error_case error_cases[] = {
 /* A label of 63 and one of 64 characters. */
 #define L63 "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk"
 #define L64 L63 "l"
-
-struct exact_case {
-    const char *text;
-    int line;
-    const char *msg;
-};
 
 static const struct exact_case exact_cases[] = {
     {"tls-max 1.1\n", 3, "bad value '1.1' for 'tls-max' (expected one of: 1.3, 1.2)"},
@@ -637,22 +623,7 @@ static const struct exact_case exact_cases[] = {
 
 START_TEST(test_exact_errors)
 {
-    const struct exact_case *c = &exact_cases[_i];
-    char text[512];
-    struct policy pol;
-    struct errs e;
-    int n;
-
-    snprintf(text, sizeof(text), "%s%s", BASE, c->text);
-    n = parse(&pol, text, &e);
-    if (n != 1) {
-        dump(&e);
-    }
-    ck_assert_msg(n == 1, "case %d '%s': %d errors", _i, c->text, n);
-    ck_assert_str_eq(e.file, "test.policy");
-    ck_assert_int_eq(e.line[0], c->line);
-    ck_assert_str_eq(e.msg[0], c->msg);
-    pol_free(&pol);
+    check_exact(&exact_cases[_i], _i);
 }
 END_TEST
 

@@ -1,7 +1,7 @@
 /* Unit tests for the single-value parsers of the policy (policy_value.c)
  * and its small public helpers: strict numbers, fingerprints, host names,
- * the TLS rule predicates, which PASV peers count as private, access
- * letters. Table-driven (STYLE.md habit 15). */
+ * rate= and home= values, the TLS rule predicates, which PASV peers count as
+ * private, access letters. Table-driven (STYLE.md habit 15). */
 #include <arpa/inet.h>
 
 #include "policy_priv.h"
@@ -257,6 +257,113 @@ START_TEST(test_private_peer)
 }
 END_TEST
 
+struct rate_case {
+    const char *s;
+    bool ok;
+    uint64_t down, up;
+};
+
+static const struct rate_case rate_cases[] = {
+    {"0/0", true, 0, 0},
+    {"512K/128K", true, 524288, 131072},
+    {"1M/1", true, 1048576, 1},
+    {"1000/0", true, 1000, 0},
+    {"0K/0M", true, 0, 0},
+    {"4096M/4194304K", true, 4294967296u, 4294967296u},
+    {"4294967296/4294967296", true, 4294967296u, 4294967296u},
+    {"0000000000000000000000000001/007", true, 1, 7},
+    {"4097M/0", false, 0, 0},
+    {"0/4194305K", false, 0, 0},
+    {"4294967297/0", false, 0, 0},
+    {"18446744073709551616/0", false, 0, 0},
+    {"99999999999999999999999999999/0", false, 0, 0},
+    {"", false, 0, 0},
+    {"/", false, 0, 0},
+    {"1", false, 0, 0},
+    {"1/", false, 0, 0},
+    {"/1", false, 0, 0},
+    {"1//1", false, 0, 0},
+    {"1/1/1", false, 0, 0},
+    {"1/1 ", false, 0, 0},
+    {"1k/1", false, 0, 0},
+    {"1/1m", false, 0, 0},
+    {"1KK/1", false, 0, 0},
+    {"1G/1", false, 0, 0},
+    {"K/1", false, 0, 0},
+    {"-1/1", false, 0, 0},
+    {"+1/1", false, 0, 0},
+    {"1.5/1", false, 0, 0},
+};
+
+START_TEST(test_rate)
+{
+    const struct rate_case *c = &rate_cases[_i];
+    uint64_t down = 123, up = 456;
+
+    ck_assert_msg(pol_parse_rate(c->s, &down, &up) == c->ok, "case %d '%s'", _i, c->s);
+    ck_assert_uint_eq(down, c->ok ? c->down : 123); /* untouched on failure */
+    ck_assert_uint_eq(up, c->ok ? c->up : 456);
+}
+END_TEST
+
+struct home_case {
+    const char *s;
+    const char *want; /* NULL: refused */
+};
+
+static const struct home_case home_cases[] = {
+    {"/", "/"},
+    {"/incoming", "/incoming"},
+    {"incoming", "/incoming"},
+    {"a/b/", "/a/b"},
+    {"//a//./b", "/a/b"},
+    {"a/../b", "/b"},
+    {"a/b/../..", "/"},
+    {".", "/"},
+    {"./x/.", "/x"},
+    {"a/..b/c..", "/a/..b/c.."},
+    {"...", "/..."},
+    {"..", NULL},
+    {"/..", NULL},
+    {"../a", NULL},
+    {"a/../../b", NULL},
+    {"/a/./../..", NULL},
+    {"", NULL},
+};
+
+START_TEST(test_home)
+{
+    const struct home_case *c = &home_cases[_i];
+    char out[DEFS_PATH_MAX];
+
+    ck_assert_msg(pol_parse_home(c->s, out, sizeof(out)) == (c->want != NULL), "case %d '%s'", _i,
+                  c->s);
+    if (c->want != NULL) {
+        ck_assert_str_eq(out, c->want);
+    }
+}
+END_TEST
+
+/* Bounded: a path or a component over the limits is refused, not cut. */
+START_TEST(test_home_bounds)
+{
+    static char longpath[DEFS_PATH_MAX + 2];
+    static char longname[300];
+    char out[DEFS_PATH_MAX];
+
+    memset(longpath, 'a', sizeof(longpath) - 1);
+    for (size_t i = 100; i < sizeof(longpath) - 1; i += 100) {
+        longpath[i] = '/';
+    }
+    ck_assert(!pol_parse_home(longpath, out, sizeof(out)));
+    memset(longname, 'b', sizeof(longname) - 1);
+    ck_assert(!pol_parse_home(longname, out, sizeof(out)));
+    longname[255] = '\0';
+    ck_assert(pol_parse_home(longname, out, sizeof(out)));
+    ck_assert(!pol_parse_home("/a", out, 2));
+}
+END_TEST
+
 /* ------------------------------------------------------------------ main */
 
 int main(void)
@@ -269,6 +376,9 @@ int main(void)
         {"helpers", test_access_letters, N(acc_cases)},
         {"pasv", test_hostname, N(host_cases)},
         {"pasv", test_private_peer, N(peer_cases)},
+        {"keys", test_rate, N(rate_cases)},
+        {"keys", test_home, N(home_cases)},
+        {"keys", test_home_bounds, 1},
     };
 
     return run_tests("policy_value", tests, N(tests));
