@@ -144,6 +144,7 @@ bool pol_copy(struct pol_parser *p, const char *s, char **dst)
 
 /* ------------------------------------------------------------- store funcs */
 
+/* A string the directive's check copied (v->str), taken over. */
 #define STORE_STR(fn, field)                                                                       \
     static void fn(struct policy *pol, struct pol_value *v)                                        \
     {                                                                                              \

@@ -1,14 +1,15 @@
 /* policy_value.c — strict, bounded parsers of single policy values.
  *
- * Two layers. The plain parsers (names, ports, numbers, pbkdf2 strings,
- * fingerprints) take one NUL-terminated string and either accept all of it
- * or nothing: no sign, no blanks, no trailing bytes, every length checked
- * before a byte is copied, every number checked for overflow; they know
- * nothing about lines or files. pol_parse_number, pol_parse_pbkdf2 and
- * pol_parse_fingerprint are also used outside the policy (and fuzzed alone in
- * fuzz_args.c). Above them, one checker per directive kind turns the values
- * of a directive line into a typed struct pol_value, or into an error naming
- * FILE:LINE and what the value should have been.
+ * Two layers. The plain parsers (names, host names, rates, home paths,
+ * ports, numbers, pbkdf2 strings, fingerprints) take one NUL-terminated
+ * string and either accept all of it or nothing: no sign, no blanks, no
+ * trailing bytes, every length checked before a byte is copied, every number
+ * checked for overflow; they know nothing about lines or files.
+ * pol_parse_number, pol_parse_pbkdf2 and pol_parse_fingerprint are also used
+ * outside the policy, and all of them are fuzzed alone in fuzz_args.c. Above
+ * them, one checker per directive kind turns the values of a directive line
+ * into a typed struct pol_value, or into an error naming FILE:LINE and what
+ * the value should have been.
  */
 #include "policy_priv.h"
 
@@ -29,8 +30,7 @@ static bool is_letter(char c)
 
 static bool is_name_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
+    return is_letter((char)c) || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
 /* SECURITY: user, group and account names reach log lines, `-t` output and
@@ -415,11 +415,11 @@ bool pol_parse_fingerprint(const char *s, unsigned char out[32])
     return true;
 }
 
+/* ------------------------------------------------- directive values */
+
 /* Checks the n values of directive d and fills v (pol_check_value). */
 typedef bool value_fn(struct pol_parser *p, const struct pol_directive *d, char **vals, size_t n,
                       struct pol_value *v);
-
-/* ------------------------------------------------- directive values */
 
 static bool check_path(struct pol_parser *p, const char *kw, const char *s, bool absolute)
 {
@@ -442,18 +442,12 @@ static bool check_path(struct pol_parser *p, const char *kw, const char *s, bool
     return true;
 }
 
+/* POL_K_PATH and POL_K_ABSPATH. */
 static bool v_path(struct pol_parser *p, const struct pol_directive *d, char **vals, size_t n,
                    struct pol_value *v)
 {
     (void)n;
-    return check_path(p, d->kw, vals[0], false) && pol_copy(p, vals[0], &v->str);
-}
-
-static bool v_abspath(struct pol_parser *p, const struct pol_directive *d, char **vals, size_t n,
-                      struct pol_value *v)
-{
-    (void)n;
-    return check_path(p, d->kw, vals[0], true) && pol_copy(p, vals[0], &v->str);
+    return check_path(p, d->kw, vals[0], d->kind == POL_K_ABSPATH) && pol_copy(p, vals[0], &v->str);
 }
 
 static bool v_account(struct pol_parser *p, const struct pol_directive *d, char **vals, size_t n,
@@ -690,7 +684,7 @@ static const struct {
     unsigned max_values;
 } kinds[] = {
     [POL_K_PATH] = {v_path, 1},
-    [POL_K_ABSPATH] = {v_abspath, 1},
+    [POL_K_ABSPATH] = {v_path, 1},
     [POL_K_ACCOUNT] = {v_account, 1},
     [POL_K_CHOICE] = {v_choice, 1},
     [POL_K_NUMBER] = {v_number, 1},

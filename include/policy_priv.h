@@ -113,7 +113,7 @@ struct pol_directive {
     enum pol_kind kind;
     unsigned max_count;               /* times it may appear in one file */
     const struct pol_choice *choices; /* POL_K_CHOICE */
-    uint64_t lo, hi;                  /* POL_K_NUMBER, POL_K_OCTAL */
+    uint64_t lo, hi;                  /* POL_K_NUMBER, POL_K_OCTAL, POL_K_LIMIT */
     pol_store_fn *store;
 };
 
