@@ -188,15 +188,23 @@ static const struct cmd *find_cmd(const char *verb, const char **arg)
     return NULL;
 }
 
-/* The visible part of a verb for "500 Unknown command" (never echo more). */
-static void printable_verb(const char *line, char *out, size_t outsz)
+/* What of a line that is not a command may be shown in the log and the 500
+ * reply: its first word, at most DEFS_VERB_MAX bytes, anything but printable
+ * ASCII as '?'. SECURITY: never more, and for a word that starts like PASS
+ * (any case) only "PASS": "PASS<TAB>secret" or "PASSsecret" carries a
+ * password whatever the separator, and it must reach neither the log nor
+ * the reply. */
+static void shown_verb(const char *line, char *out, size_t outsz)
 {
     size_t o = 0;
-    for (size_t i = 0; line[i] && line[i] != ' ' && o + 1 < outsz && i < DEFS_VERB_MAX; i++) {
+    for (size_t i = 0; line[i] && line[i] != ' ' && i < DEFS_VERB_MAX && o + 1 < outsz; i++) {
         unsigned char c = (unsigned char)line[i];
         out[o++] = (c >= 0x21 && c < 0x7f) ? (char)c : '?';
     }
     out[o] = '\0';
+    if (o >= 4 && sys_ieq_n(out, "PASS", 4)) {
+        out[4] = '\0';
+    }
 }
 
 /* Parses a line and finds its row. False (reply sent) for a line that is not
@@ -205,10 +213,10 @@ static bool parse_line(struct session *s, const char *line, struct parsed *p)
 {
     if (!split_line(line, p->verb, &p->arg)) {
         char shown[DEFS_VERB_MAX + 1];
-        printable_verb(line, shown, sizeof shown);
-        int token = (int)strcspn(line, " ");
-        info("malformed command '%.*s': a verb is 1-%d ASCII letters", token > 32 ? 32 : token,
-             line, DEFS_VERB_MAX);
+        shown_verb(line, shown, sizeof shown);
+        info("malformed command line starting with '%s': a verb is 1-%d ASCII letters followed "
+             "by a blank (the rest of the line is not shown)",
+             shown, DEFS_VERB_MAX);
         reply(s, FTP_SYNTAX, "Unknown command '%s'", shown);
         return false;
     }
