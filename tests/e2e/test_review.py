@@ -54,3 +54,49 @@ def test_r1_malformed_pass_line_never_logged_or_echoed():
         check(all(secret[:6] not in t for t in text), "a reply echoes the password: %r" % text)
     check(secret[:6] not in log, "the log holds the password:\n" + log)
     check("malformed command line starting with 'PASS'" in log, log)
+
+
+# ---------------------------------------------------------------------------
+# r3: REIN before a login must not restart the login grace
+# ---------------------------------------------------------------------------
+
+@test
+def test_r3_rein_does_not_extend_login_grace():
+    with Server(clear_policy("login-grace 3"), tls=False) as srv:
+        c = Raw(srv.host, srv.port)
+        c.greeting()
+        t0 = time.time()
+        ended = None
+        # REIN every second for up to 8 s: the grace (3 s) must still end it.
+        while time.time() - t0 < 8:
+            try:
+                code, text = c.cmd("REIN")
+            except (EOFError, ConnectionResetError, socket.timeout):
+                ended = time.time() - t0
+                break
+            if code == 421:
+                ended = time.time() - t0
+                check("login" in text[0].lower(), text)
+                break
+            check(code == 220, text)
+            time.sleep(1)
+        c.close()
+        check(ended is not None, "REIN every second kept the session alive past its 3 s grace")
+        check(ended < 4.5, "the grace ended after %.1f s, not 3" % ended)
+
+
+@test
+def test_r3_rein_after_login_gives_a_new_grace():
+    """After a successful login, REIN starts a new grace: the client proved it
+    holds credentials once, and may log in as another user."""
+    with Server(clear_policy("login-grace 2"), tls=False, files={"alice/x": "x"}) as srv:
+        c = Raw(srv.host, srv.port)
+        c.greeting()
+        time.sleep(1.5)
+        check(c.cmd("USER alice")[0] == 331)
+        check(c.cmd("PASS pw")[0] == 230)
+        time.sleep(1)
+        check(c.cmd("REIN")[0] == 220)
+        time.sleep(1)
+        check(c.cmd("NOOP")[0] == 200, "REIN after a login must give a fresh grace")
+        c.close()
