@@ -29,6 +29,9 @@ enum cmd_flags {
     C_LOGIN_CMD = 1u << 3,   /* USER/PASS: the `auth` rule applies, refusals are 530 */
     C_NAMED_USER = 1u << 4,  /* USER: the TLS rule is the named user's own (SPEC §5) */
     C_KEEPS_RNFR = 1u << 5,  /* RNFR: does not cancel a pending rename */
+    C_ANY_LETTER = 1u << 6,  /* any one of the access letters is enough here; the
+                                handler applies the precise rule (STOR: w, or a
+                                with REST, upload.c) */
 };
 
 /* When the argument decides which row a line matches. */
@@ -78,7 +81,7 @@ static const struct cmd commands[] = {
     {"XPWD", NULL, ARG_ANY, C_LOGIN, 0, cmd_pwd, NULL},
     {"HOST", NULL, ARG_NEEDED, C_CLEAR_OK, 0, cmd_host, NULL},
     {"SITE", "HELP", ARG_ANY, 0, 0, cmd_site_help, NULL},
-    {"SITE", "CHMOD", ARG_NEEDED, C_LOGIN, W, cmd_site_chmod, NULL},
+    {"SITE", "CHMOD", ARG_NEEDED, C_LOGIN, W | POL_ACC_DELETE, cmd_site_chmod, NULL},
     {"SITE", NULL, ARG_NEEDED, 0, 0, cmd_site_unknown, NULL},
     {"AUTH", NULL, ARG_NEEDED, C_CLEAR_OK, 0, cmd_auth, NULL},
     {"PBSZ", NULL, ARG_NEEDED, 0, 0, cmd_pbsz, NULL},
@@ -93,7 +96,7 @@ static const struct cmd commands[] = {
     {"PORT", NULL, ARG_NEEDED, C_LOGIN, 0, cmd_port, NULL},
     {"EPRT", NULL, ARG_NEEDED, C_LOGIN, 0, cmd_eprt, NULL},
     {"RETR", NULL, ARG_NEEDED, C_LOGIN | C_DATA, R, cmd_retr, NULL},
-    {"STOR", NULL, ARG_NEEDED, C_LOGIN | C_DATA, W, cmd_stor, NULL},
+    {"STOR", NULL, ARG_NEEDED, C_LOGIN | C_DATA | C_ANY_LETTER, W | POL_ACC_APPEND, cmd_stor, NULL},
     {"STOU", NULL, ARG_ANY, C_LOGIN | C_DATA, W, cmd_stou, NULL},
     {"APPE", NULL, ARG_NEEDED, C_LOGIN | C_DATA, POL_ACC_APPEND, cmd_appe, NULL},
     {"REST", NULL, ARG_NEEDED, C_LOGIN, 0, cmd_rest, NULL},
@@ -273,6 +276,31 @@ static bool tls_gates_pass(struct session *s, const struct cmd *c, const char *n
     return true;
 }
 
+/* The access gate (SPEC §5): every letter of the row, or any one of them. */
+static bool access_ok(uint32_t have, const struct cmd *c)
+{
+    if (c->flags & C_ANY_LETTER) {
+        return (have & c->access) != 0;
+    }
+    return (have & c->access) == c->access;
+}
+
+/* "550 Permission denied (STOR needs the 'w' or 'a' right)": which letters
+ * the command needs, so the user can ask for the right one. */
+static void reply_access_refused(struct session *s, const char *name, const char *letters,
+                                 bool any)
+{
+    char shown[32];
+    size_t pos = 0;
+    shown[0] = '\0';
+    for (size_t i = 0; letters[i]; i++) {
+        const char *sep = i == 0 ? "" : (letters[i + 1] ? ", " : (any ? " or " : " and "));
+        (void)sys_append(shown, sizeof shown, &pos, "%s'%c'", sep, letters[i]);
+    }
+    reply(s, FTP_FILE_UNAVAIL, "Permission denied (%s needs the %s right%s)", name, shown,
+          letters[1] && !any ? "s" : "");
+}
+
 /* Runs every gate in order; true if the handler may run. */
 static bool gates_pass(struct session *s, const struct cmd *c, const char *arg)
 {
@@ -286,13 +314,12 @@ static bool gates_pass(struct session *s, const struct cmd *c, const char *arg)
         reply(s, FTP_NOT_LOGGED_IN, "Please log in with USER and PASS first");
         return false;
     }
-    if ((s->login.eff.access & c->access) != c->access) {
+    if (!access_ok(s->login.eff.access, c)) {
         char letters[8];
         pol_access_letters(c->access, letters, sizeof letters);
         info("%s refused: the user lacks the access letter%s '%s'", name,
              letters[1] ? "s" : "", letters);
-        reply(s, FTP_FILE_UNAVAIL, "Permission denied (%s needs the '%s' right%s)", name, letters,
-              letters[1] ? "s" : "");
+        reply_access_refused(s, name, letters, (c->flags & C_ANY_LETTER) != 0);
         return false;
     }
     if ((c->flags & C_DATA) && pol_tls_data_required(rule) && !s->proto.prot_private) {

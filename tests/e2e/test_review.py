@@ -100,3 +100,59 @@ def test_r3_rein_after_login_gives_a_new_grace():
         time.sleep(1)
         check(c.cmd("NOOP")[0] == 200, "REIN after a login must give a fresh grace")
         c.close()
+
+
+# ---------------------------------------------------------------------------
+# r6: SITE CHMOD needs what overwriting needs (w and d)
+# r7: REST+STOR needs 'a', not 'w'
+# ---------------------------------------------------------------------------
+
+def access_policy(users):
+    return "tls off\nidle 30\n" + users
+
+
+@test
+def test_r6_site_chmod_needs_w_and_d():
+    users = ("user up password=%s root=/u access=w\n"
+             "user rw password=%s root=/u access=rw\n"
+             "user rwd password=%s root=/u access=rwd\n") % (PW, PW, PW)
+    with Server(access_policy(users), tls=False, files={"u/report.pdf": "x"}) as srv:
+        path = os.path.join(srv.root, "u", "report.pdf")
+        before = os.stat(path).st_mode & 0o777
+        for user in ("up", "rw"):
+            c = srv.ftp()
+            c.login(user, "pw")
+            try:
+                c.sendcmd("SITE CHMOD 666 report.pdf")
+                raise AssertionError("SITE CHMOD by %s (no 'd') was accepted" % user)
+            except Exception as e:  # noqa: BLE001 - ftplib raises error_perm
+                text = str(e)
+                check(text.startswith("550") and "'d'" in text, "%s: %s" % (user, text))
+            c.quit()
+            check(os.stat(path).st_mode & 0o777 == before, "the mode changed for %s" % user)
+        c = srv.ftp()
+        c.login("rwd", "pw")
+        check(c.sendcmd("SITE CHMOD 640 report.pdf").startswith("200"))
+        c.quit()
+        check(os.stat(path).st_mode & 0o777 == 0o640)
+
+
+@test
+def test_r7_rest_stor_with_a_but_no_w_resumes():
+    import io
+    users = "user ra password=%s root=/u access=ra\n" % PW
+    with Server(access_policy(users), tls=False, files={"u/part.bin": "0123456789"}) as srv:
+        c = srv.ftp()
+        c.login("ra", "pw")
+        r = c.storbinary("STOR part.bin", io.BytesIO(b"ABCDEF"), rest=10)
+        check(r.startswith("226"), r)
+        with open(os.path.join(srv.root, "u", "part.bin"), "rb") as f:
+            check(f.read() == b"0123456789ABCDEF", "resume did not append")
+        # A new file still needs 'w', and the refusal says so.
+        try:
+            c.storbinary("STOR new.bin", io.BytesIO(b"x"))
+            raise AssertionError("STOR of a new file without 'w' was accepted")
+        except Exception as e:  # noqa: BLE001
+            check(str(e).startswith("550") and "'w'" in str(e), str(e))
+        c.quit()
+        check(not os.path.exists(os.path.join(srv.root, "u", "new.bin")))
