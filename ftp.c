@@ -236,6 +236,26 @@ static const char *shown_name(const struct cmd *c, char *buf, size_t n)
     return buf;
 }
 
+/* The login rule an unknown name is held to. SECURITY: if any user's own
+ * rule demands TLS for the login where the global rule does not, an
+ * unknown name must get exactly that user's refusal in the clear, or
+ * "530 ... requires TLS" would tell that the name exists (and a 331 would
+ * ask for a password in the clear). */
+static enum pol_tls unknown_user_rule(const struct policy *pol)
+{
+    if (pol_tls_login_required(pol->tls)) {
+        return pol->tls;
+    }
+    for (size_t i = 0; i < pol->nusers; i++) {
+        struct pol_effective eff;
+        pol_effective(pol, &pol->users[i], &eff);
+        if (pol_tls_login_required(eff.tls)) {
+            return eff.tls;
+        }
+    }
+    return pol->tls;
+}
+
 /* The TLS rule a row is judged by: the session's (global before USER, then
  * the user's), or for USER the named user's own. */
 static enum pol_tls rule_for(const struct session *s, const struct cmd *c, const char *arg)
@@ -243,13 +263,12 @@ static enum pol_tls rule_for(const struct session *s, const struct cmd *c, const
     if (!(c->flags & C_NAMED_USER)) {
         return s->login.tls_rule;
     }
-    /* An unknown name is held to the global rule, like everybody before
-     * USER. */
-    struct pol_effective eff = {.tls = s->pol->tls};
     const struct pol_user *u = pol_find_user(s->pol, arg);
-    if (u) {
-        pol_effective(s->pol, u, &eff);
+    if (!u) {
+        return unknown_user_rule(s->pol);
     }
+    struct pol_effective eff;
+    pol_effective(s->pol, u, &eff);
     return eff.tls;
 }
 

@@ -156,3 +156,30 @@ def test_r7_rest_stor_with_a_but_no_w_resumes():
             check(str(e).startswith("550") and "'w'" in str(e), str(e))
         c.quit()
         check(not os.path.exists(os.path.join(srv.root, "u", "new.bin")))
+
+
+# ---------------------------------------------------------------------------
+# r5: a stricter per-user tls= must not tell a real name from an unknown one
+# ---------------------------------------------------------------------------
+
+@test
+def test_r5_unknown_user_looks_like_a_user_whose_rule_demands_tls():
+    policy = ("cert {cert}\nkey {key}\ntls optional\nidle 30\n"
+              "user alice password=%s root=/a tls=auth\n"
+              "user bob password=%s root=/b\n") % (PW, PW)
+    with Server(policy, files={"a/x": "x", "b/x": "x"}) as srv:
+        c = Raw(srv.host, srv.port)
+        c.greeting()
+        alice = c.cmd("USER alice")
+        unknown = c.cmd("USER nosuchuser")
+        c.close()
+        check(alice[0] == 530, "alice in the clear: %r" % (alice,))
+        check(unknown == alice, "an unknown name is told apart from alice: %r vs %r"
+              % (unknown, alice))
+        # Never a password prompt in the clear for either.
+        check(unknown[0] != 331)
+        # Under TLS an unknown name is asked for a password like anybody.
+        f = srv.ftps()
+        f.auth()
+        check(f.sendcmd("USER nosuchuser").startswith("331"))
+        f.close()
