@@ -183,3 +183,56 @@ def test_r5_unknown_user_looks_like_a_user_whose_rule_demands_tls():
         f.auth()
         check(f.sendcmd("USER nosuchuser").startswith("331"))
         f.close()
+
+
+# ---------------------------------------------------------------------------
+# r10: control bytes and bidi overrides in names reach no terminal and no log
+# ---------------------------------------------------------------------------
+
+# Each must be neutralised wherever a name is shown: C0 (ESC, BEL, BS), DEL,
+# C1 as a raw byte (0x9b is an 8-bit CSI) and as UTF-8 (U+0085 NEL), and the
+# bidi overrides that make a log line read differently (U+202E, U+2066).
+BAD_PARTS = [b"\x1b[31m", b"\x07", b"\x08", b"\x7f", b"\x9b", b"\xc2\x85", b"\xe2\x80\xae",
+             b"\xe2\x81\xa6"]
+
+
+@test
+def test_r10_control_bytes_in_names_are_escaped_everywhere():
+    import ftplib
+    names = [b"n" + bad + b"x.txt" for bad in BAD_PARTS] + [b"caf\xc3\xa9.txt"]
+    with Server(clear_policy(), tls=False, files={"alice/.keep": ""}) as srv:
+        for n in names:
+            with open(os.path.join(srv.root.encode(), b"alice", n), "wb") as f:
+                f.write(b"x")
+        if os.geteuid() == 0:
+            import pwd
+            pw = pwd.getpwnam("nobody")
+            for n in names:
+                os.chown(os.path.join(srv.root.encode(), b"alice", n), pw.pw_uid, pw.pw_gid)
+        f = ftplib.FTP(encoding="latin-1")
+        f.connect(srv.host, srv.port, timeout=10)
+        f.login("alice", "pw")
+        shown = []
+        for cmd in ("LIST", "NLST", "MLSD"):
+            lines = []
+            f.retrlines(cmd, lines.append)
+            shown += [l.encode("latin-1") for l in lines]
+        # Replies that echo a name, and a log line that names one.
+        for bad in BAD_PARTS:
+            for cmd in ("MDTM", "MKD"):
+                try:
+                    shown.append(f.sendcmd(cmd + " d" + bad.decode("latin-1") + "y")
+                                 .encode("latin-1"))
+                except ftplib.all_errors as e:
+                    shown.append(str(e).encode("latin-1"))
+        f.quit()
+        check(srv.wait_log("session ended"), "no session end")
+        with open(srv.errlog, "rb") as lf:
+            log = lf.read()
+    for text in shown:
+        for bad in BAD_PARTS:
+            check(bad not in text, "%r reached the client in %r" % (bad, text))
+    check(any(b"caf\xc3\xa9.txt" in t for t in shown), "UTF-8 names must stay as they are")
+    for bad in BAD_PARTS:
+        check(bad not in log, "%r reached the log" % bad)
+    check(b"created directory /alice" not in log and b"created directory /d" in log, log[-2000:])
