@@ -109,26 +109,30 @@ void cmd_mdtm(struct session *s, const char *arg)
 /* DELE, MKD, RMD                                                      */
 /* ------------------------------------------------------------------ */
 
-void cmd_dele(struct session *s, const char *arg)
+/* DELE and RMD: unlinkat() removes the last component itself, a symlink
+ * included, never what it points to. */
+static void remove_entry(struct session *s, const char *verb, const char *arg, bool dir)
 {
     struct vpath_target t;
-    if (!vpath_open_parent(s, "DELE", arg, false, &t)) {
+    if (!vpath_open_parent(s, verb, arg, false, &t)) {
         return;
     }
-    /* unlinkat() removes a symlink itself, never its target. */
-    int r = sys_unlinkat(t.dirfd, t.leaf, false);
+    int r = sys_unlinkat(t.dirfd, t.leaf, dir);
     int e = errno;
     sys_closep(&t.dirfd);
-    if (r != 0) {
-        if (e == EISDIR) {
-            reply(s, FTP_FILE_UNAVAIL, "%s: Is a directory; use RMD", arg);
-            return;
-        }
-        vpath_fail(s, "DELE", arg, t.vpath, e);
-        return;
+    if (r == 0) {
+        info("%s %s", dir ? "removed directory" : "deleted", t.vpath);
+        reply(s, FTP_FILE_OK, "%s %s", dir ? "Removed directory" : "Deleted", arg);
+    } else if (!dir && e == EISDIR) {
+        reply(s, FTP_FILE_UNAVAIL, "%s: Is a directory; use RMD", arg);
+    } else {
+        vpath_fail(s, verb, arg, t.vpath, dir && e == EEXIST ? ENOTEMPTY : e);
     }
-    info("deleted %s", t.vpath);
-    reply(s, FTP_FILE_OK, "Deleted %s", arg);
+}
+
+void cmd_dele(struct session *s, const char *arg)
+{
+    remove_entry(s, "DELE", arg, false);
 }
 
 void cmd_mkd(struct session *s, const char *arg)
@@ -160,19 +164,7 @@ void cmd_mkd(struct session *s, const char *arg)
 
 void cmd_rmd(struct session *s, const char *arg)
 {
-    struct vpath_target t;
-    if (!vpath_open_parent(s, "RMD", arg, false, &t)) {
-        return;
-    }
-    int r = sys_unlinkat(t.dirfd, t.leaf, true);
-    int e = errno;
-    sys_closep(&t.dirfd);
-    if (r != 0) {
-        vpath_fail(s, "RMD", arg, t.vpath, e == EEXIST ? ENOTEMPTY : e);
-        return;
-    }
-    info("removed directory %s", t.vpath);
-    reply(s, FTP_FILE_OK, "Removed directory %s", arg);
+    remove_entry(s, "RMD", arg, true);
 }
 
 /* ------------------------------------------------------------------ */

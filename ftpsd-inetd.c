@@ -7,7 +7,6 @@
  * come back; only then send the greeting and read a client byte. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -28,6 +27,7 @@
 #include "sys.h"
 #include "sys_fs.h"
 #include "sys_net.h"
+#include "sys_proc.h"
 #include "tls.h"
 
 static struct session sess;
@@ -81,7 +81,7 @@ static int check_environment(const struct policy *p, pol_report_fn *report, void
     }
     if (p->chroot) {
         struct stat st;
-        if (stat(p->chroot, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        if (sys_stat(p->chroot, &st) != 0 || !S_ISDIR(st.st_mode)) {
             report(ctx, p->path, 0, "chroot: not a directory");
             errors++;
         }
@@ -235,34 +235,92 @@ static void drop_privileges(int wfd)
     if (uid == 0) {
         refuse_early(wfd, EXIT_ENV, "run-as must not be root");
     }
-    if (setgroups(1, &gid) != 0) {
+    if (!sys_set_groups(gid)) {
         refuse_early(wfd, EXIT_ENV, "setgroups failed");
     }
-    if (pol.chroot) {
-        if (chdir(pol.chroot) != 0 || chroot(".") != 0 || chdir("/") != 0) {
-            err("chroot %s: %s", pol.chroot, strerror(errno));
-            refuse_early(wfd, EXIT_ENV, "chroot failed");
-        }
+    if (pol.chroot && !sys_enter_chroot(pol.chroot)) {
+        err("chroot %s: %s", pol.chroot, strerror(errno));
+        refuse_early(wfd, EXIT_ENV, "chroot failed");
     }
-    if (setgid(gid) != 0 || setuid(uid) != 0) {
+    if (!sys_set_ids(uid, gid)) {
         refuse_early(wfd, EXIT_ENV, "setgid/setuid failed");
     }
     /* Verify the drop is irreversible before any client byte is read. */
-    if (setuid(0) == 0 || seteuid(0) == 0 || getuid() != uid || geteuid() != uid ||
-        getgid() != gid || getegid() != gid) {
+    if (!sys_privileges_gone(uid, gid)) {
         bug("privileges could be regained after dropping to %s", pol.run_as);
     }
 }
 
+/* The policy, or a 421 and exit 1 with every error in the log. */
+static void load_policy(const char *policy_path, int wfd)
+{
+    static struct early_errors early;
+    int nerr = pol_load(&pol, policy_path, report_keep, &early);
+    log_open(pol.log);
+    if (nerr == 0) {
+        return;
+    }
+    for (int i = 0; i < early.n; i++) {
+        err("%s", early.text[i]);
+    }
+    if (early.dropped) {
+        err("... and %d more errors", early.dropped);
+    }
+    refuse_early(wfd, EXIT_ENV, "policy unusable; run ftpsd-inetd -t to see every error");
+}
+
+/* Everything that needs host paths, before chroot: certificates and keys
+ * (tls_init), the keylog and the xferlog. */
+static void open_host_files(int wfd, struct tls_ctx **tls, int *xferlog_fd)
+{
+    *tls = NULL;
+    if (pol.tls != POL_TLS_OFF) {
+        char why[256];
+        *tls = tls_init(&pol, why, sizeof why);
+        if (!*tls) {
+            err("TLS set-up failed: %s", why);
+            refuse_early(wfd, EXIT_ENV, "TLS unavailable; run ftpsd-inetd -t");
+        }
+    }
+    *xferlog_fd = -1;
+    if (pol.xferlog) {
+        *xferlog_fd = sys_open(pol.xferlog, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0640);
+        if (*xferlog_fd < 0) {
+            err("xferlog %s: %s", pol.xferlog, strerror(errno));
+            refuse_early(wfd, EXIT_ENV, "cannot open xferlog");
+        }
+    }
+}
+
+/* From the first client byte on: implicit TLS, the greeting, the loop. */
+static int run_session(struct session *s)
+{
+    info("connected (%s)", pol.implicit ? "implicit TLS" : "explicit");
+    if (pol.implicit) {
+        char why[256];
+        s->ctrl_tls = tls_accept(s->tls, s->ctrl_rfd, s->ctrl_wfd, TLS_ROLE_CONTROL,
+                                 (int)pol.login_grace * 1000, why, sizeof why);
+        if (!s->ctrl_tls) {
+            err("implicit TLS handshake failed: %s; session ended", why);
+            return EXIT_TLS;
+        }
+        const char *sni = tls_sni(s->ctrl_tls);
+        (void)sys_copy(s->sni, sizeof s->sni, sni ? sni : "");
+    }
+    reply(s, FTP_GREETING, "%s", pol.banner ? pol.banner : "ftpsd ready");
+    int rc = ftp_session(s);
+    info("session ended: %s", s->end_reason ? s->end_reason : "unknown");
+    return rc;
+}
+
 static int serve(const char *policy_path)
 {
-    int rfd, wfd;
-    find_control_fd(&rfd, &wfd);
-    struct sockaddr_storage local, peer;
-    socklen_t llen, plen;
-    if (!is_tcp_socket(rfd, &local, &llen, &peer, &plen)) {
+    struct session_start st = {.pol = &pol};
+    find_control_fd(&st.rfd, &st.wfd);
+    socklen_t llen;
+    if (!is_tcp_socket(st.rfd, &st.local, &llen, &st.peer, &st.peer_len)) {
         fprintf(stderr, "ftpsd-inetd: fd %d is not a connected TCP socket; start me from inetd, xinetd or "
-                        "systemd (Accept=yes), or use -t to check a policy\n", rfd);
+                        "systemd (Accept=yes), or use -t to check a policy\n", st.rfd);
         return EXIT_USAGE;
     }
     /* From here on fd 2 may be the client's socket: syslog only, until the
@@ -270,77 +328,21 @@ static int serve(const char *policy_path)
     log_early(0);
     signal(SIGPIPE, SIG_IGN);
     sys_install_term_handler();
-    char peer_str[80];
-    if (!sys_addr_str((struct sockaddr *)&peer, plen, peer_str, sizeof peer_str, true)) {
-        sys_copy(peer_str, sizeof peer_str, "?");
+    char peer_str[DEFS_PEER_STR_MAX];
+    if (!sys_addr_str((struct sockaddr *)&st.peer, st.peer_len, peer_str, sizeof peer_str, true)) {
+        (void)sys_copy(peer_str, sizeof peer_str, "?");
     }
     log_set_peer(peer_str);
-    int64_t start_ms = sys_now_ms();
+    st.peer_str = peer_str;
+    st.start_ms = sys_now_ms();
 
-    static struct early_errors early;
-    int nerr = pol_load(&pol, policy_path, report_keep, &early);
-    log_open(pol.log);
-    if (nerr > 0) {
-        for (int i = 0; i < early.n; i++) {
-            err("%s", early.text[i]);
-        }
-        if (early.dropped) {
-            err("... and %d more errors", early.dropped);
-        }
-        refuse_early(wfd, EXIT_ENV, "policy unusable; run ftpsd-inetd -t to see every error");
-    }
+    load_policy(policy_path, st.wfd);
+    open_host_files(st.wfd, &st.tls, &st.xferlog_fd);
+    drop_privileges(st.wfd);
 
-    struct tls_ctx *tls = NULL;
-    if (pol.tls != POL_TLS_OFF) {
-        char why[256];
-        tls = tls_init(&pol, why, sizeof why);
-        if (!tls) {
-            err("TLS set-up failed: %s", why);
-            refuse_early(wfd, EXIT_ENV, "TLS unavailable; run ftpsd-inetd -t");
-        }
-    }
-    int xferlog_fd = -1;
-    if (pol.xferlog) {
-        xferlog_fd = sys_open(pol.xferlog, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0640);
-        if (xferlog_fd < 0) {
-            err("xferlog %s: %s", pol.xferlog, strerror(errno));
-            refuse_early(wfd, EXIT_ENV, "cannot open xferlog");
-        }
-    }
-    drop_privileges(wfd);
-
-    struct session *s = &sess;
-    struct session_start st = {
-        .pol = &pol,
-        .tls = tls,
-        .rfd = rfd,
-        .wfd = wfd,
-        .peer = peer,
-        .local = local,
-        .peer_len = plen,
-        .peer_str = peer_str,
-        .xferlog_fd = xferlog_fd,
-        .start_ms = start_ms,
-    };
-    session_init(s, &st);
-    sys_tune_socket(rfd);
-    info("connected (%s)", pol.implicit ? "implicit TLS" : "explicit");
-
-    if (pol.implicit) {
-        char why[256];
-        s->ctrl_tls = tls_accept(tls, rfd, wfd, TLS_ROLE_CONTROL, (int)pol.login_grace * 1000, why,
-                                 sizeof why);
-        if (!s->ctrl_tls) {
-            err("implicit TLS handshake failed: %s; session ended", why);
-            return EXIT_TLS;
-        }
-        const char *sni = tls_sni(s->ctrl_tls);
-        sys_copy(s->sni, sizeof s->sni, sni ? sni : "");
-    }
-    reply(s, FTP_GREETING, "%s", pol.banner ? pol.banner : "ftpsd ready");
-    int rc = ftp_session(s);
-    info("session ended: %s", s->end_reason ? s->end_reason : "unknown");
-    return rc;
+    session_init(&sess, &st);
+    sys_tune_socket(st.rfd);
+    return run_session(&sess);
 }
 
 int main(int argc, char **argv)

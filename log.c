@@ -9,6 +9,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "text.h"
 #include "sys.h"
 
 static enum pol_log target = POL_LOG_SYSLOG;
@@ -65,12 +66,9 @@ void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
         return;
     }
     /* SECURITY: client bytes end up in log lines (user names, paths):
-     * control characters would forge extra lines in a log file. */
-    for (char *p = msg; *p; p++) {
-        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-            *p = '?';
-        }
-    }
+     * control characters would forge extra lines in a log file, and C1 or
+     * bidi controls make a line read differently in a viewer. */
+    (void)text_sanitize(msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1, true);
     static const char *const names[] = {"error", "warning", "info", "debug"};
     if (target == POL_LOG_STDERR) {
         char line[1200];

@@ -76,14 +76,33 @@ bool sys_ieq(const char *a, const char *b)
     }
 }
 
-ssize_t sys_read(int fd, void *buf, size_t n)
+bool sys_ieq_n(const char *a, const char *b, size_t n)
 {
-    for (;;) {
-        ssize_t r = read(fd, buf, n);
-        if (r >= 0 || errno != EINTR) {
-            return r;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ca = (unsigned char)a[i], cb = (unsigned char)b[i];
+        if (ca >= 'a' && ca <= 'z') {
+            ca = (unsigned char)(ca - 32);
+        }
+        if (cb >= 'a' && cb <= 'z') {
+            cb = (unsigned char)(cb - 32);
+        }
+        if (ca != cb) {
+            return false;
+        }
+        if (ca == '\0') {
+            return true;
         }
     }
+    return true;
+}
+
+ssize_t sys_read(int fd, void *buf, size_t n)
+{
+    ssize_t r;
+    do {
+        r = read(fd, buf, n);
+    } while (r < 0 && errno == EINTR);
+    return r;
 }
 
 bool sys_write_all(int fd, const void *buf, size_t n)

@@ -29,12 +29,11 @@ struct open_how {
 
 int sys_openat(int dirfd, const char *name, int flags, mode_t mode)
 {
-    for (;;) {
-        int fd = openat(dirfd, name, flags | O_CLOEXEC, mode);
-        if (fd >= 0 || errno != EINTR) {
-            return fd;
-        }
-    }
+    int fd;
+    do {
+        fd = openat(dirfd, name, flags | O_CLOEXEC, mode);
+    } while (fd < 0 && errno == EINTR);
+    return fd;
 }
 
 int sys_open(const char *path, int flags, mode_t mode)
@@ -50,12 +49,11 @@ int sys_open_beneath(int dirfd, const char *name, int flags, mode_t mode)
         .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
         .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
     };
-    for (;;) {
-        long fd = syscall(SYS_openat2, dirfd, name, &how, sizeof how);
-        if (fd >= 0 || errno != EINTR) {
-            return (int)fd;
-        }
-    }
+    long fd;
+    do {
+        fd = syscall(SYS_openat2, dirfd, name, &how, sizeof how);
+    } while (fd < 0 && errno == EINTR);
+    return (int)fd;
 #else
     (void)dirfd;
     (void)name;
@@ -83,12 +81,11 @@ int sys_stat(const char *path, struct stat *st)
 
 ssize_t sys_pread(int fd, void *buf, size_t n, off_t off)
 {
-    for (;;) {
-        ssize_t r = pread(fd, buf, n, off);
-        if (r >= 0 || errno != EINTR) {
-            return r;
-        }
-    }
+    ssize_t r;
+    do {
+        r = pread(fd, buf, n, off);
+    } while (r < 0 && errno == EINTR);
+    return r;
 }
 
 int sys_fchmod(int fd, mode_t mode)
@@ -98,22 +95,20 @@ int sys_fchmod(int fd, mode_t mode)
 
 int sys_fsync(int fd)
 {
-    for (;;) {
-        int r = fsync(fd);
-        if (r == 0 || errno != EINTR) {
-            return r;
-        }
-    }
+    int r;
+    do {
+        r = fsync(fd);
+    } while (r < 0 && errno == EINTR);
+    return r;
 }
 
 int sys_ftruncate(int fd, off_t len)
 {
-    for (;;) {
-        int r = ftruncate(fd, len);
-        if (r == 0 || errno != EINTR) {
-            return r;
-        }
-    }
+    int r;
+    do {
+        r = ftruncate(fd, len);
+    } while (r < 0 && errno == EINTR);
+    return r;
 }
 
 off_t sys_lseek_set(int fd, off_t off)

@@ -33,13 +33,12 @@ int sys_listen(int fd, int backlog)
 
 int sys_accept(int fd, struct sockaddr_storage *peer, socklen_t *len)
 {
-    for (;;) {
+    int c;
+    do {
         *len = sizeof *peer;
-        int c = accept4(fd, (struct sockaddr *)peer, len, SOCK_CLOEXEC);
-        if (c >= 0 || errno != EINTR) {
-            return c;
-        }
-    }
+        c = accept4(fd, (struct sockaddr *)peer, len, SOCK_CLOEXEC);
+    } while (c < 0 && errno == EINTR);
+    return c;
 }
 
 int sys_connect(int fd, const struct sockaddr_storage *to, socklen_t len)
@@ -116,42 +115,38 @@ bool sys_set_send_timeout(int fd, unsigned seconds)
 
 ssize_t sys_send(int fd, const void *buf, size_t n, bool dontwait)
 {
-    for (;;) {
-        ssize_t w = send(fd, buf, n, MSG_NOSIGNAL | (dontwait ? MSG_DONTWAIT : 0));
-        if (w >= 0 || errno != EINTR) {
-            return w;
-        }
-    }
+    ssize_t w;
+    do {
+        w = send(fd, buf, n, MSG_NOSIGNAL | (dontwait ? MSG_DONTWAIT : 0));
+    } while (w < 0 && errno == EINTR);
+    return w;
 }
 
 ssize_t sys_recv_nowait(int fd, void *buf, size_t n)
 {
-    for (;;) {
-        ssize_t r = recv(fd, buf, n, MSG_DONTWAIT);
-        if (r >= 0 || errno != EINTR) {
-            return r;
-        }
-    }
+    ssize_t r;
+    do {
+        r = recv(fd, buf, n, MSG_DONTWAIT);
+    } while (r < 0 && errno == EINTR);
+    return r;
 }
 
 ssize_t sys_recv_peek(int fd, void *buf, size_t n)
 {
-    for (;;) {
-        ssize_t r = recv(fd, buf, n, MSG_PEEK | MSG_DONTWAIT);
-        if (r >= 0 || errno != EINTR) {
-            return r;
-        }
-    }
+    ssize_t r;
+    do {
+        r = recv(fd, buf, n, MSG_PEEK | MSG_DONTWAIT);
+    } while (r < 0 && errno == EINTR);
+    return r;
 }
 
 ssize_t sys_sendfile(int out_fd, int in_fd, off_t *off, size_t n)
 {
-    for (;;) {
-        ssize_t w = sendfile(out_fd, in_fd, off, n);
-        if (w >= 0 || errno != EINTR) {
-            return w;
-        }
-    }
+    ssize_t w;
+    do {
+        w = sendfile(out_fd, in_fd, off, n);
+    } while (w < 0 && errno == EINTR);
+    return w;
 }
 
 int sys_shutdown_write(int fd)

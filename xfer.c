@@ -191,6 +191,19 @@ static enum data_status send_from_file(struct session *s, int fd, off_t *off, si
     }
 }
 
+/* The end of a read that returned r >= 0: bytes, or the peer's clean end
+ * (FIN in the clear, close_notify under TLS). */
+static enum data_status got_bytes(struct data_conn *dc, ssize_t r, size_t *got)
+{
+    if (r == 0) {
+        dc->peer_closed = true;
+        return DATA_EOF;
+    }
+    *got = (size_t)r;
+    dc->last_ms = sys_now_ms();
+    return DATA_OK;
+}
+
 /* One read through TLS, within what is left of the idle limit. */
 static enum data_status recv_tls(struct session *s, void *buf, size_t cap, size_t *got)
 {
@@ -198,14 +211,8 @@ static enum data_status recv_tls(struct session *s, void *buf, size_t cap, size_
     int64_t left = idle_deadline(s) - sys_now_ms();
     int timeout = left > INT_MAX ? INT_MAX : (left < 1 ? 1 : (int)left);
     ssize_t r = tls_read(dc->tls, buf, cap, timeout);
-    if (r > 0) {
-        *got = (size_t)r;
-        dc->last_ms = sys_now_ms();
-        return DATA_OK;
-    }
-    if (r == 0) {
-        dc->peer_closed = true;
-        return DATA_EOF;
+    if (r >= 0) {
+        return got_bytes(dc, r, got);
     }
     if (r == TLS_IO_TRUNCATED) {
         dc->peer_closed = true;
@@ -234,14 +241,8 @@ enum data_status xfer_recv(struct session *s, void *buf, size_t cap, size_t *got
             return recv_tls(s, buf, cap, got);
         }
         ssize_t r = sys_recv_nowait(dc->fd, buf, cap);
-        if (r > 0) {
-            *got = (size_t)r;
-            dc->last_ms = sys_now_ms();
-            return DATA_OK;
-        }
-        if (r == 0) {
-            dc->peer_closed = true;
-            return DATA_EOF;
+        if (r >= 0) {
+            return got_bytes(dc, r, got);
         }
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
             continue;

@@ -1196,9 +1196,11 @@ def test_s4_7_malformed_verbs_answered_and_logged():
         check(r.cmd("NOOP")[0] == 200)
         r.close()
         log = srv.log().splitlines()
+        # The first word only, bounded, anything but printable ASCII as '?'.
+        shown = lambda l: "".join(c if 0x21 <= ord(c) < 0x7f else "?" * len(c.encode())
+                                  for c in l.split(" ")[0])[:16]
         missing = [l for l in MALFORMED
-                   if not any(l.split(" ")[0][:16] in g and ("<-" in g or "ommand" in g)
-                              for g in log)]
+                   if not any(shown(l) in g and ("<-" in g or "ommand" in g) for g in log)]
         check(not missing, "no log line for the malformed lines %r:\n%s" %
               (missing, "\n".join(log[-12:])))
 
