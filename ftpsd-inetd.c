@@ -256,7 +256,7 @@ static void load_policy(const char *policy_path, int wfd)
 {
     static struct early_errors early;
     int nerr = pol_load(&pol, policy_path, report_keep, &early);
-    log_open(pol.log);
+    log_open(pol.log, pol.log_level);
     if (nerr == 0) {
         return;
     }
@@ -309,7 +309,7 @@ static int run_session(struct session *s)
     }
     reply(s, FTP_GREETING, "%s", pol.banner ? pol.banner : "ftpsd ready");
     int rc = ftp_session(s);
-    info("session ended: %s", s->end_reason ? s->end_reason : "unknown");
+    log_end(s->end_reason ? s->end_reason : "unknown");
     return rc;
 }
 

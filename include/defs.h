@@ -15,6 +15,11 @@
 #define DEFS_PEER_STR_MAX 80
 /* A failure reason carried to a reply text ("Data connection failed (...)"). */
 #define DEFS_WHY_MAX 160
+/* One log line, and how many one session may write: a burst, then a
+ * steady rate (log.c). A normal session writes fewer than 20 lines. */
+#define DEFS_LOG_LINE_MAX 1024
+#define DEFS_LOG_BURST 100
+#define DEFS_LOG_LINES_PER_SEC 20
 /* Paths: virtual (client-visible) and host paths share this bound. */
 #define DEFS_PATH_MAX 4096
 /* User and group names in the policy and on the wire. */

@@ -38,7 +38,9 @@ def test_r1_malformed_pass_line_never_logged_or_echoed():
         "PASS " + secret,           # a real PASS out of sequence
         "PASS  " + secret,          # two blanks
     ]
-    with Server(clear_policy(), tls=False) as srv:
+    # At log-level debug every command is traced: the trace must hold no
+    # password either.
+    with Server(clear_policy("log-level debug"), tls=False) as srv:
         c = Raw(srv.host, srv.port)
         c.greeting()
         replies = []
@@ -236,3 +238,65 @@ def test_r10_control_bytes_in_names_are_escaped_everywhere():
     for bad in BAD_PARTS:
         check(bad not in log, "%r reached the log" % bad)
     check(b"created directory /alice" not in log and b"created directory /d" in log, log[-2000:])
+
+
+# ---------------------------------------------------------------------------
+# r9: log flooding; log-level
+# ---------------------------------------------------------------------------
+
+def session_lines(log):
+    return [l for l in log.splitlines() if l.startswith("ftpsd[")]
+
+
+@test
+def test_r9_noop_flood_before_login_writes_no_lines_at_info():
+    with Server(clear_policy(), tls=False) as srv:
+        c = Raw(srv.host, srv.port)
+        c.greeting()
+        c.send("NOOP\r\n" * 20000)
+        for _ in range(20000):
+            check(c.reply()[0] == 200)
+        c.cmd("QUIT")
+        c.close()
+        check(srv.wait_log("session ended"), "no session end")
+        lines = session_lines(srv.log())
+    check(len(lines) < 20, "%d log lines for 20,000 NOOPs at log-level info:\n%s"
+          % (len(lines), "\n".join(lines[:5])))
+
+
+@test
+def test_r9_lines_per_session_are_capped_and_the_cap_is_said_once():
+    with Server(clear_policy("log-level debug"), tls=False) as srv:
+        c = Raw(srv.host, srv.port)
+        c.greeting()
+        t0 = time.time()
+        c.send("XYZZ\r\n" * 5000)
+        for _ in range(5000):
+            check(c.reply()[0] == 500)
+        took = time.time() - t0
+        c.cmd("QUIT")
+        c.close()
+        check(srv.wait_log("session ended"), "no session end")
+        lines = session_lines(srv.log())
+    capped = [l for l in lines if "lines a second" in l]
+    check(len(capped) == 1, "the cap must be said exactly once: %r" % capped[:3])
+    # 5,000 unknown commands log 10,000 lines at debug; the cap lets through
+    # a burst and a steady rate, whatever the client does.
+    check(len(lines) < 200 + 20 * took, "%d lines in %.1f s" % (len(lines), took))
+    check(any("session ended" in l for l in lines), "the session's end must always be logged")
+    check(any("dropped" in l for l in lines if "session ended" in l or "lines a second" in l),
+          "the number of dropped lines is not said")
+
+
+@test
+def test_r9_log_level_error_keeps_only_errors():
+    with Server(clear_policy("log-level error"), tls=False) as srv:
+        c = Raw(srv.host, srv.port)
+        c.greeting()
+        c.cmd("USER alice")
+        c.cmd("PASS wrong")
+        c.cmd("GET / HTTP/1.1")  # an error: another protocol, the session ends
+        c.close()
+        check(srv.wait_log("GET before login"), "the error line is missing:\n" + srv.log())
+        lines = session_lines(srv.log())
+    check(not any("failed login" in l for l in lines), "an info line at log-level error")
