@@ -88,3 +88,4 @@ bool buf_put_reply_text(struct obuf *b, const char *s, size_t n)
     }
     return true;
 }
+

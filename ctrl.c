@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "text.h"
 #include "log.h"
 #include "session.h"
 #include "sys.h"
@@ -250,6 +251,9 @@ static void add_line(struct session *s, int code, char sep, const char *fmt, va_
         text[0] = '\0';
     }
     size_t len = (size_t)n < sizeof text - 8 ? (size_t)n : sizeof text - 9;
+    /* SECURITY: an echoed argument (a path, a name) must not bring control
+     * bytes to the client's terminal. */
+    len = text_sanitize(text, len, false);
     struct obuf *out = &s->reply_buf;
     /* Escaping can double the length: flush first if it might not fit. */
     if (out->cap - out->len < 2 * len + 16) {

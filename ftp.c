@@ -29,6 +29,9 @@ enum cmd_flags {
     C_LOGIN_CMD = 1u << 3,   /* USER/PASS: the `auth` rule applies, refusals are 530 */
     C_NAMED_USER = 1u << 4,  /* USER: the TLS rule is the named user's own (SPEC §5) */
     C_KEEPS_RNFR = 1u << 5,  /* RNFR: does not cancel a pending rename */
+    C_ANY_LETTER = 1u << 6,  /* any one of the access letters is enough here; the
+                                handler applies the precise rule (STOR: w, or a
+                                with REST, upload.c) */
 };
 
 /* When the argument decides which row a line matches. */
@@ -78,7 +81,7 @@ static const struct cmd commands[] = {
     {"XPWD", NULL, ARG_ANY, C_LOGIN, 0, cmd_pwd, NULL},
     {"HOST", NULL, ARG_NEEDED, C_CLEAR_OK, 0, cmd_host, NULL},
     {"SITE", "HELP", ARG_ANY, 0, 0, cmd_site_help, NULL},
-    {"SITE", "CHMOD", ARG_NEEDED, C_LOGIN, W, cmd_site_chmod, NULL},
+    {"SITE", "CHMOD", ARG_NEEDED, C_LOGIN, W | POL_ACC_DELETE, cmd_site_chmod, NULL},
     {"SITE", NULL, ARG_NEEDED, 0, 0, cmd_site_unknown, NULL},
     {"AUTH", NULL, ARG_NEEDED, C_CLEAR_OK, 0, cmd_auth, NULL},
     {"PBSZ", NULL, ARG_NEEDED, 0, 0, cmd_pbsz, NULL},
@@ -93,7 +96,7 @@ static const struct cmd commands[] = {
     {"PORT", NULL, ARG_NEEDED, C_LOGIN, 0, cmd_port, NULL},
     {"EPRT", NULL, ARG_NEEDED, C_LOGIN, 0, cmd_eprt, NULL},
     {"RETR", NULL, ARG_NEEDED, C_LOGIN | C_DATA, R, cmd_retr, NULL},
-    {"STOR", NULL, ARG_NEEDED, C_LOGIN | C_DATA, W, cmd_stor, NULL},
+    {"STOR", NULL, ARG_NEEDED, C_LOGIN | C_DATA | C_ANY_LETTER, W | POL_ACC_APPEND, cmd_stor, NULL},
     {"STOU", NULL, ARG_ANY, C_LOGIN | C_DATA, W, cmd_stou, NULL},
     {"APPE", NULL, ARG_NEEDED, C_LOGIN | C_DATA, POL_ACC_APPEND, cmd_appe, NULL},
     {"REST", NULL, ARG_NEEDED, C_LOGIN, 0, cmd_rest, NULL},
@@ -188,15 +191,23 @@ static const struct cmd *find_cmd(const char *verb, const char **arg)
     return NULL;
 }
 
-/* The visible part of a verb for "500 Unknown command" (never echo more). */
-static void printable_verb(const char *line, char *out, size_t outsz)
+/* What of a line that is not a command may be shown in the log and the 500
+ * reply: its first word, at most DEFS_VERB_MAX bytes, anything but printable
+ * ASCII as '?'. SECURITY: never more, and for a word that starts like PASS
+ * (any case) only "PASS": "PASS<TAB>secret" or "PASSsecret" carries a
+ * password whatever the separator, and it must reach neither the log nor
+ * the reply. */
+static void shown_verb(const char *line, char *out, size_t outsz)
 {
     size_t o = 0;
-    for (size_t i = 0; line[i] && line[i] != ' ' && o + 1 < outsz && i < DEFS_VERB_MAX; i++) {
+    for (size_t i = 0; line[i] && line[i] != ' ' && i < DEFS_VERB_MAX && o + 1 < outsz; i++) {
         unsigned char c = (unsigned char)line[i];
         out[o++] = (c >= 0x21 && c < 0x7f) ? (char)c : '?';
     }
     out[o] = '\0';
+    if (o >= 4 && sys_ieq_n(out, "PASS", 4)) {
+        out[4] = '\0';
+    }
 }
 
 /* Parses a line and finds its row. False (reply sent) for a line that is not
@@ -205,10 +216,10 @@ static bool parse_line(struct session *s, const char *line, struct parsed *p)
 {
     if (!split_line(line, p->verb, &p->arg)) {
         char shown[DEFS_VERB_MAX + 1];
-        printable_verb(line, shown, sizeof shown);
-        int token = (int)strcspn(line, " ");
-        info("malformed command '%.*s': a verb is 1-%d ASCII letters", token > 32 ? 32 : token,
-             line, DEFS_VERB_MAX);
+        shown_verb(line, shown, sizeof shown);
+        info("malformed command line starting with '%s': a verb is 1-%d ASCII letters followed "
+             "by a blank (the rest of the line is not shown)",
+             shown, DEFS_VERB_MAX);
         reply(s, FTP_SYNTAX, "Unknown command '%s'", shown);
         return false;
     }
@@ -225,6 +236,26 @@ static const char *shown_name(const struct cmd *c, char *buf, size_t n)
     return buf;
 }
 
+/* The login rule an unknown name is held to. SECURITY: if any user's own
+ * rule demands TLS for the login where the global rule does not, an
+ * unknown name must get exactly that user's refusal in the clear, or
+ * "530 ... requires TLS" would tell that the name exists (and a 331 would
+ * ask for a password in the clear). */
+static enum pol_tls unknown_user_rule(const struct policy *pol)
+{
+    if (pol_tls_login_required(pol->tls)) {
+        return pol->tls;
+    }
+    for (size_t i = 0; i < pol->nusers; i++) {
+        struct pol_effective eff;
+        pol_effective(pol, &pol->users[i], &eff);
+        if (pol_tls_login_required(eff.tls)) {
+            return eff.tls;
+        }
+    }
+    return pol->tls;
+}
+
 /* The TLS rule a row is judged by: the session's (global before USER, then
  * the user's), or for USER the named user's own. */
 static enum pol_tls rule_for(const struct session *s, const struct cmd *c, const char *arg)
@@ -232,13 +263,12 @@ static enum pol_tls rule_for(const struct session *s, const struct cmd *c, const
     if (!(c->flags & C_NAMED_USER)) {
         return s->login.tls_rule;
     }
-    /* An unknown name is held to the global rule, like everybody before
-     * USER. */
-    struct pol_effective eff = {.tls = s->pol->tls};
     const struct pol_user *u = pol_find_user(s->pol, arg);
-    if (u) {
-        pol_effective(s->pol, u, &eff);
+    if (!u) {
+        return unknown_user_rule(s->pol);
     }
+    struct pol_effective eff;
+    pol_effective(s->pol, u, &eff);
     return eff.tls;
 }
 
@@ -265,6 +295,31 @@ static bool tls_gates_pass(struct session *s, const struct cmd *c, const char *n
     return true;
 }
 
+/* The access gate (SPEC §5): every letter of the row, or any one of them. */
+static bool access_ok(uint32_t have, const struct cmd *c)
+{
+    if (c->flags & C_ANY_LETTER) {
+        return (have & c->access) != 0;
+    }
+    return (have & c->access) == c->access;
+}
+
+/* "550 Permission denied (STOR needs the 'w' or 'a' right)": which letters
+ * the command needs, so the user can ask for the right one. */
+static void reply_access_refused(struct session *s, const char *name, const char *letters,
+                                 bool any)
+{
+    char shown[32];
+    size_t pos = 0;
+    shown[0] = '\0';
+    for (size_t i = 0; letters[i]; i++) {
+        const char *sep = i == 0 ? "" : (letters[i + 1] ? ", " : (any ? " or " : " and "));
+        (void)sys_append(shown, sizeof shown, &pos, "%s'%c'", sep, letters[i]);
+    }
+    reply(s, FTP_FILE_UNAVAIL, "Permission denied (%s needs the %s right%s)", name, shown,
+          letters[1] && !any ? "s" : "");
+}
+
 /* Runs every gate in order; true if the handler may run. */
 static bool gates_pass(struct session *s, const struct cmd *c, const char *arg)
 {
@@ -278,13 +333,12 @@ static bool gates_pass(struct session *s, const struct cmd *c, const char *arg)
         reply(s, FTP_NOT_LOGGED_IN, "Please log in with USER and PASS first");
         return false;
     }
-    if ((s->login.eff.access & c->access) != c->access) {
+    if (!access_ok(s->login.eff.access, c)) {
         char letters[8];
         pol_access_letters(c->access, letters, sizeof letters);
         info("%s refused: the user lacks the access letter%s '%s'", name,
              letters[1] ? "s" : "", letters);
-        reply(s, FTP_FILE_UNAVAIL, "Permission denied (%s needs the '%s' right%s)", name, letters,
-              letters[1] ? "s" : "");
+        reply_access_refused(s, name, letters, (c->flags & C_ANY_LETTER) != 0);
         return false;
     }
     if ((c->flags & C_DATA) && pol_tls_data_required(rule) && !s->proto.prot_private) {

@@ -114,12 +114,12 @@ void cmd_ccc(struct session *s, const char *arg)
 {
     (void)arg;
     enum pol_tls rule = s->login.tls_rule;
-    int code = pol_tls_ccc_code(rule);
-    if (code == FTP_CCC_DENIED || !s->tls) {
+    enum pol_ccc ccc = pol_tls_ccc(rule);
+    if (ccc == POL_CCC_TLS_OFF || !s->tls) {
         reply(s, FTP_CCC_DENIED, "CCC not available: TLS is off");
         return;
     }
-    if (code == FTP_POLICY_DENIED) {
+    if (ccc == POL_CCC_REFUSED) {
         info("CCC refused: policy tls %s protects the control channel", pol_tls_name(rule));
         reply(s, FTP_POLICY_DENIED, "CCC refused: policy requires a protected control channel");
         return;

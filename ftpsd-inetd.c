@@ -270,7 +270,7 @@ static void load_policy(const char *policy_path, int wfd)
 {
     static struct early_errors early;
     int nerr = pol_load(&pol, policy_path, report_keep, &early);
-    log_open(pol.log);
+    log_open(pol.log, pol.log_level);
     if (nerr == 0) {
         return;
     }
@@ -323,7 +323,7 @@ static int run_session(struct session *s)
     }
     reply(s, FTP_GREETING, "%s", pol.banner ? pol.banner : "ftpsd ready");
     int rc = ftp_session(s);
-    info("session ended: %s", s->end_reason ? s->end_reason : "unknown");
+    log_end(s->end_reason ? s->end_reason : "unknown");
     return rc;
 }
 
@@ -352,7 +352,7 @@ static int serve(const char *policy_path)
 
     load_policy(policy_path, st.wfd);
     open_host_files(st.wfd, &st.tls, &st.xferlog_fd);
-    bool sandbox = true; /* pol.sandbox: the `sandbox on|off` directive */
+    bool sandbox = pol.sandbox;
     if (sandbox) {
         log_sigsafe_prepare(); /* its syslog socket, before chroot */
     }

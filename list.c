@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 
+#include "text.h"
 #include "defs.h"
 #include "path.h"
 #include "policy.h"
@@ -61,17 +62,20 @@ bool list_format_time(char out[15], time_t t)
                    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* Appends a name with CR and LF shown as '?': on the data connection a
- * line break inside a name would make clients see two entries. */
+/* Appends a name made safe to show (text_sanitize). SECURITY: a line break
+ * inside a name would make clients see two entries, and ESC, C1 or bidi
+ * controls would rewrite what a command-line client's terminal shows. */
 static bool append_name(char *out, size_t cap, size_t *pos, const char *name)
 {
+    size_t start = *pos;
     for (const char *p = name; *p; p++) {
         if (*pos + 1 >= cap) {
             return false;
         }
-        out[(*pos)++] = (*p == '\r' || *p == '\n') ? '?' : *p;
+        out[(*pos)++] = *p;
     }
     out[*pos] = '\0';
+    *pos = start + text_sanitize(out + start, *pos - start, false);
     return true;
 }
 

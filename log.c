@@ -1,7 +1,15 @@
 /* Diagnostics and the exit tiers (STYLE.md habit 9). In inetd mode fd 2 is
  * the client's socket, so nothing is written there unless the policy asked
  * for `log stderr`; the prefix of every line says how far the session got
- * (peer, then user), so one grep follows a session. */
+ * (peer, then user), so one grep follows a session.
+ *
+ * SECURITY: a client can make a session log (unknown commands, failed
+ * logins, refusals). Lines above the policy's `log-level` are not written,
+ * and each session may write DEFS_LOG_LINES_PER_SEC lines a second after a
+ * burst of DEFS_LOG_BURST: 20,000 commands a second from one client must not
+ * make journald's rate limit drop the security lines of other sessions. The
+ * cap is said once; the session's last line says how many were dropped.
+ * Integer arithmetic only (routers without an FPU). */
 #include "log.h"
 
 #include <stdio.h>
@@ -9,11 +17,18 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "text.h"
 #include "sys.h"
 #include "sys_net.h"
 
 static enum pol_log target = POL_LOG_SYSLOG;
+static enum log_level max_level = LOG_INFO_;
 static bool syslog_open;
+/* The per-session token bucket, in thousandths of a line. */
+static int64_t bucket_ms;
+static int64_t bucket_milli = (int64_t)DEFS_LOG_BURST * 1000;
+static unsigned long dropped;
+static bool cap_said;
 /* The signal-safe path (log_sigsafe): its own syslog socket, since
  * syslog(3) is not async-signal-safe and hides its descriptor, and the
  * head of each line, formatted in advance. */
@@ -35,9 +50,10 @@ static void open_syslog(void)
     }
 }
 
-void log_open(enum pol_log t)
+void log_open(enum pol_log t, enum pol_log_level level)
 {
     target = t;
+    max_level = (enum log_level)level;
     /* LOG_NDELAY connects /dev/log now, while it is in reach: after chroot
      * syslog(3) could not find it, and the sandbox refuses new sockets. */
     if (t == POL_LOG_SYSLOG) {
@@ -95,6 +111,24 @@ void log_sigsafe(const char *msg)
     (void)sys_write_once(fd, line, n);
 }
 
+/* One line's worth from the bucket, refilled at DEFS_LOG_LINES_PER_SEC. */
+static bool take_line(void)
+{
+    int64_t now = sys_now_ms();
+    if (bucket_ms != 0 && now > bucket_ms) {
+        bucket_milli += (now - bucket_ms) * DEFS_LOG_LINES_PER_SEC;
+        if (bucket_milli > (int64_t)DEFS_LOG_BURST * 1000) {
+            bucket_milli = (int64_t)DEFS_LOG_BURST * 1000;
+        }
+    }
+    bucket_ms = now;
+    if (bucket_milli < 1000) {
+        return false;
+    }
+    bucket_milli -= 1000;
+    return true;
+}
+
 void log_set_peer(const char *peer)
 {
     (void)sys_fmt(peer_prefix, sizeof peer_prefix, "%s ", peer);
@@ -123,26 +157,24 @@ static int syslog_prio(enum log_level lvl)
     }
 }
 
-void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
+/* Formats and writes one line, whatever the level and the cap. */
+static void write_line(enum log_level lvl, const char *fmt, va_list ap)
 {
     if (target == POL_LOG_NONE) {
         return;
     }
-    char msg[1024];
+    char msg[DEFS_LOG_LINE_MAX];
     int n = vsnprintf(msg, sizeof msg, fmt, ap);
     if (n < 0) {
         return;
     }
     /* SECURITY: client bytes end up in log lines (user names, paths):
-     * control characters would forge extra lines in a log file. */
-    for (char *p = msg; *p; p++) {
-        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-            *p = '?';
-        }
-    }
+     * control characters would forge extra lines in a log file, and C1 or
+     * bidi controls make a line read differently in a viewer. */
+    (void)text_sanitize(msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1, true);
     static const char *const names[] = {"error", "warning", "info", "debug"};
     if (target == POL_LOG_STDERR) {
-        char line[1200];
+        char line[DEFS_LOG_LINE_MAX + 200];
         if (!sys_fmt(line, sizeof line, "ftpsd[%ld]: %s%s%s: %s\n", (long)getpid(), peer_prefix,
                      user_prefix, names[lvl], msg)) {
             line[sizeof line - 2] = '\n';
@@ -156,6 +188,46 @@ void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
     }
     open_syslog();
     syslog(syslog_prio(lvl), "%s%s%s", peer_prefix, user_prefix, msg);
+}
+
+static void write_linef(enum log_level lvl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void write_linef(enum log_level lvl, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    write_line(lvl, fmt, ap);
+    va_end(ap);
+}
+
+void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
+{
+    if (lvl > max_level) {
+        return;
+    }
+    if (!take_line()) {
+        dropped++;
+        if (!cap_said) {
+            cap_said = true;
+            write_linef(LOG_WARN_,
+                        "this session logs more than %d lines a second: lines are dropped while "
+                        "it lasts (the session's last line says how many were dropped)",
+                        DEFS_LOG_LINES_PER_SEC);
+        }
+        return;
+    }
+    write_line(lvl, fmt, ap);
+}
+
+void log_end(const char *reason)
+{
+    if (dropped > 0) {
+        write_linef(LOG_INFO_, "session ended: %s (%lu log lines dropped by the rate cap)", reason,
+                    dropped);
+    } else if (max_level >= LOG_INFO_) {
+        write_linef(LOG_INFO_, "session ended: %s", reason);
+    }
 }
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
@@ -175,6 +247,6 @@ void bug(const char *fmt, ...)
         msg[0] = '\0';
     }
     va_end(ap);
-    log_msg(LOG_ERR_, "BUG: %s", msg);
+    write_linef(LOG_ERR_, "BUG: %s", msg);
     exit(EXIT_BUG);
 }

@@ -48,6 +48,7 @@ static bool finish_login(struct session *s, int code, const char *how)
     }
     l->root_fd = fd;
     l->logged_in = true;
+    s->logged_in_once = true;
     l->user_given = false;
     (void)sys_copy(l->cwd, sizeof l->cwd, "/");
     log_set_user(l->username);
@@ -189,7 +190,13 @@ void cmd_rein(struct session *s, const char *arg)
     (void)arg;
     data_reset(s);
     session_rein(s);
-    s->login_deadline_ms = sys_now_ms() + (int64_t)s->pol->login_grace * 1000;
+    /* SECURITY: the grace counts from the connection until a login
+     * succeeds; REIN before one must not restart it, or a client that
+     * sends REIN every few seconds holds a session slot forever. After a
+     * login the client has proved it holds credentials: a new grace. */
+    if (s->logged_in_once) {
+        s->login_deadline_ms = sys_now_ms() + (int64_t)s->pol->login_grace * 1000;
+    }
     reply(s, FTP_GREETING, "Session reinitialized; log in again");
     if (s->ctrl_tls) {
         /* RFC 4217 §13: the reply goes under TLS, then the TLS session ends

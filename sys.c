@@ -76,6 +76,26 @@ bool sys_ieq(const char *a, const char *b)
     }
 }
 
+bool sys_ieq_n(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ca = (unsigned char)a[i], cb = (unsigned char)b[i];
+        if (ca >= 'a' && ca <= 'z') {
+            ca = (unsigned char)(ca - 32);
+        }
+        if (cb >= 'a' && cb <= 'z') {
+            cb = (unsigned char)(cb - 32);
+        }
+        if (ca != cb) {
+            return false;
+        }
+        if (ca == '\0') {
+            return true;
+        }
+    }
+    return true;
+}
+
 ssize_t sys_read(int fd, void *buf, size_t n)
 {
     ssize_t r;

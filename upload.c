@@ -375,6 +375,11 @@ static const char *decide(const struct session *s, struct upload *u, bool appe, 
         }
         return NULL;
     }
+    /* The dispatcher let 'a' alone through for a resume (REST+STOR). */
+    if (!(acc & POL_ACC_WRITE)) {
+        return "Permission denied (storing a file needs the 'w' right; with 'a' alone, resume "
+               "an upload with REST)";
+    }
     u->mode = s->pol->upload_atomic ? UP_ATOMIC : UP_DIRECT;
     /* Without 'd' a file appearing meanwhile must not be replaced. */
     u->noreplace = !(acc & POL_ACC_DELETE);

@@ -314,7 +314,7 @@ int main(int argc, char **argv)
     if (n < 10) {
         n = 10;
     }
-    log_open(POL_LOG_NONE);
+    log_open(POL_LOG_NONE, POL_LEVEL_ERROR);
     printf("# %s; name median p10 p90 unit\n", tls_version_string());
     if (bench_handshakes(argv[1], argv[2], n, TC_VER_12, "tls12") != 0) {
         return 1;

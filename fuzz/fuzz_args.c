@@ -1,11 +1,13 @@
 /* libFuzzer: the argument parsers that see client bytes before anything
  * else (PORT, EPRT, LIST options) and the policy's own value parsers
- * (pbkdf2 strings, fingerprints, numbers). Each must stay inside its input,
+ * (pbkdf2 strings, fingerprints, numbers, rate=, home=, host names). Each
+ * must stay inside its input,
  * and what it accepts must satisfy the contract its header states. */
 #include "dataport.h"
 #include "defs.h"
 #include "list.h"
 #include "policy.h"
+#include "policy_priv.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -60,6 +62,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     if (pol_parse_number(arg, 8, 0, 0777, &n) && n > 0777) {
+        abort();
+    }
+    uint64_t down, up;
+    if (pol_parse_rate(arg, &down, &up) && (down > DEFS_RATE_MAX || up > DEFS_RATE_MAX)) {
+        abort();
+    }
+    /* A normalised home is absolute, with no "." or ".." component. */
+    char home[DEFS_PATH_MAX];
+    if (pol_parse_home(arg, home, sizeof(home)) &&
+        (home[0] != '/' || strstr(home, "/../") || strstr(home, "/./") ||
+         (strlen(home) >= 3 && strcmp(home + strlen(home) - 3, "/..") == 0))) {
+        abort();
+    }
+    if (pol_valid_hostname(arg) && (len > DEFS_DNS_NAME_MAX || strspn(arg, "0123456789.") == len)) {
         abort();
     }
     free(arg);

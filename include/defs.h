@@ -15,6 +15,11 @@
 #define DEFS_PEER_STR_MAX 80
 /* A failure reason carried to a reply text ("Data connection failed (...)"). */
 #define DEFS_WHY_MAX 160
+/* One log line, and how many one session may write: a burst, then a
+ * steady rate (log.c). A normal session writes fewer than 20 lines. */
+#define DEFS_LOG_LINE_MAX 1024
+#define DEFS_LOG_BURST 100
+#define DEFS_LOG_LINES_PER_SEC 20
 /* Paths: virtual (client-visible) and host paths share this bound. */
 #define DEFS_PATH_MAX 4096
 /* User and group names in the policy and on the wire. */
@@ -26,6 +31,40 @@
 #define DEFS_POLICY_GROUPS_MAX 256
 /* Values on one policy line (cipher lists are the longest). */
 #define DEFS_POLICY_VALUES_MAX 64
+/* Tokens on one policy line: the keyword and its values. */
+#define DEFS_POLICY_TOKENS_MAX (DEFS_POLICY_VALUES_MAX + 1)
+/* Rows the directive table may have (the parser counts each one's uses in
+ * arrays of this size). */
+#define DEFS_POLICY_DIRECTIVES_MAX 48
+/* One policy error message, FILE:LINE excluded. */
+#define DEFS_POLICY_MSG_MAX 512
+/* How much of an offending value an error message repeats, as a printf
+ * precision: a hostile file cannot make one message line huge. */
+#define DEFS_POLICY_SHOW "64"
+/* The "expected one of: ..." list of a bad choice value. */
+#define DEFS_POLICY_CHOICES_TEXT 160
+/* Seconds-valued policy directives (idle, login-grace): at most a day. */
+#define DEFS_POLICY_SECONDS_MAX 86400
+/* Failed logins before the connection is closed (max-tries). */
+#define DEFS_POLICY_TRIES_MAX 100
+/* A banner ends up in a `220 TEXT\r\n` reply of at most DEFS_REPLY_MAX. */
+#define DEFS_BANNER_MAX (DEFS_REPLY_MAX - 8)
+/* `max-sessions` and `max-per-ip`: the most a policy may allow. */
+#define DEFS_SESSIONS_MAX 10000
+/* Where session slots live when `runtime-dir` is not given. */
+#define DEFS_RUNTIME_DIR "/var/run/ftpsd"
+/* `rate=`: the most bytes per second a direction may be given, 4 GiB/s
+ * (more is no limit on any link a session sees; 0 means no limit). */
+#define DEFS_RATE_MAX (4ull * 1024 * 1024 * 1024)
+/* Host names in the policy (RFC 1123): a label, and the whole name. */
+#define DEFS_DNS_LABEL_MAX 63
+#define DEFS_DNS_NAME_MAX 253
+/* Ports: below this one live the well-known services (no passive listener
+ * there, no active connection to them). */
+#define DEFS_PORT_UNPRIVILEGED_MIN 1024
+#define DEFS_PORT_MAX 65535
+/* Characters of one port number in `pasv-ports`, leading zeros included. */
+#define DEFS_PORT_TEXT_MAX 7
 /* Transfer buffer, one per direction: one full TLS record. */
 #define DEFS_XFER_BUF 16384
 /* Seconds a data connection may take to be accepted / connected. */
@@ -54,6 +93,11 @@
 #define DEFS_PBKDF2_MAX_ITER 10000000u
 #define DEFS_PBKDF2_DEFAULT_ITER 100000u
 #define DEFS_PBKDF2_SALT_MAX 64
+/* Base64 of up to DEFS_PBKDF2_SALT_MAX bytes, padded to a multiple of 4:
+ * the longest salt or hash field of a `$pbkdf2-sha256$` string. */
+#define DEFS_PBKDF2_B64_MAX (((DEFS_PBKDF2_SALT_MAX + 2) / 3) * 4)
+/* Characters of the iteration count field, leading zeros included. */
+#define DEFS_PBKDF2_ITER_TEXT_MAX 15
 #define DEFS_PBKDF2_HASH_LEN 32
 #define DEFS_PASSWORD_MAX 1024
 /* BPF instructions the seccomp filter may take (the kernel's own cap is

@@ -17,11 +17,17 @@ enum {
     EXIT_BUG = 70,
 };
 
-enum log_level { LOG_ERR_, LOG_WARN_, LOG_INFO_, LOG_DEBUG_ };
+/* The policy's `log-level` values, so a level compares with it directly. */
+enum log_level {
+    LOG_ERR_ = POL_LEVEL_ERROR,
+    LOG_WARN_ = POL_LEVEL_WARN,
+    LOG_INFO_ = POL_LEVEL_INFO,
+    LOG_DEBUG_ = POL_LEVEL_DEBUG,
+};
 
-/* Chooses the target; before this is called messages go to stderr when
- * `stderr_ok`, else to syslog. */
-void log_open(enum pol_log target);
+/* Chooses the target and the highest level written; before this is called
+ * messages go to stderr when `stderr_ok`, else to syslog, up to info. */
+void log_open(enum pol_log target, enum pol_log_level level);
 void log_early(int stderr_ok);
 /* The async-signal-safe path for a line written just before the process
  * dies (the seccomp sandbox's SIGSYS handler): log_sigsafe_prepare, called
@@ -37,7 +43,11 @@ void log_set_user(const char *user);
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vmsg(enum log_level lvl, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
-/* Broken invariant: log and exit 70. */
+/* The session's last line, "session ended: REASON", written whatever the
+ * rate cap, with the count of lines the cap dropped. */
+void log_end(const char *reason);
+
+/* Broken invariant: log (whatever the level and the cap) and exit 70. */
 _Noreturn void bug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define info(...) log_msg(LOG_INFO_, __VA_ARGS__)

@@ -93,7 +93,8 @@ struct session {
     socklen_t peer_len;
     char peer[DEFS_PEER_STR_MAX]; /* "addr:port" for logs and STAT */
     int xferlog_fd;               /* opened before chroot, -1 if none */
-    int64_t login_deadline_ms;    /* login-grace, counted from the connection */
+    int64_t login_deadline_ms;    /* login-grace, from the connection (or the REIN after a login) */
+    bool logged_in_once;          /* a login succeeded in this session */
     uint32_t max_iterations;      /* slowest hash in the policy, for unknown users */
     unsigned failed_logins;       /* counted across REIN: a new login is no new start */
     xfer_ctrl_fn *during_xfer;    /* control commands while a transfer runs */

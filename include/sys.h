@@ -21,6 +21,8 @@ bool sys_append(char *dst, size_t dstsz, size_t *pos, const char *fmt, ...)
 
 /* Case-insensitive ASCII compare, locale-free. */
 bool sys_ieq(const char *a, const char *b);
+/* The same for at most the first n bytes. */
+bool sys_ieq_n(const char *a, const char *b, size_t n);
 
 /* read/write that retry EINTR; sys_write_all writes everything or fails. */
 ssize_t sys_read(int fd, void *buf, size_t n);

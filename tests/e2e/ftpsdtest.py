@@ -25,6 +25,9 @@ import time
 BIN = os.environ.get("FTPSD_BIN") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", "..", "ftpsd-inetd"))
 TESTS = []
+# Servers started and not yet stopped, for the runner to stop when a test
+# hangs past its time limit.
+LIVE_SERVERS = set()
 IS_ROOT = os.geteuid() == 0
 RUN_AS = "nobody"
 
@@ -146,6 +149,7 @@ class Server:
                     os.chown(os.path.join(base, n), pw.pw_uid, pw.pw_gid)
         self.errlog = os.path.join(self.dir, "stderr.log")
         self._start()
+        LIVE_SERVERS.add(self)
         return self
 
     def _start(self):
@@ -189,6 +193,7 @@ class Server:
             self.errf.close()
 
     def __exit__(self, *exc):
+        LIVE_SERVERS.discard(self)
         self._stop_proc()
         log = self.log()
         # Under `make check-asan` a sanitizer report fails the test that
@@ -231,6 +236,17 @@ class Server:
 
     def raw(self, timeout=10):
         return RawClient(self.host, self.port, timeout)
+
+
+def stop_all_servers():
+    """Stops the super-servers of tests that did not end (the runner's
+    time limit): their process groups are ours."""
+    for srv in list(LIVE_SERVERS):
+        LIVE_SERVERS.discard(srv)
+        try:
+            srv._stop_proc()
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
 
 
 def insecure_context():

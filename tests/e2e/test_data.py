@@ -712,6 +712,11 @@ def test_access_letters_per_user():
         check("'d'" in text, text)
         expect_code(550, f.storbinary, "APPE new.txt", io.BytesIO(b"x"))
         expect_code(550, f.storbinary, "STOR f.txt", io.BytesIO(b"x"), 8192, None, 5)
+        # SPEC §5: changing a mode needs what overwriting needs (w and d)
+        text = expect_code(550, f.sendcmd, "SITE CHMOD 4640 new.txt")
+        check("'d'" in text, text)
+        f.quit()
+        f = login_clear(srv, "alice")
         check(f.sendcmd("SITE CHMOD 4640 new.txt").startswith("200"))
         st = os.stat(os.path.join(alice_dir(srv), "new.txt"))
         check(stat.S_IMODE(st.st_mode) == 0o640, oct(st.st_mode))  # setuid dropped

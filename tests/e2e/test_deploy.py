@@ -48,9 +48,9 @@ SPEC_DIRECTIVES = [
     "cert", "key", "client-ca", "client-cert", "tls", "tls-min", "ciphers", "implicit",
     "data-reuse", "renegotiate", "keylog", "run-as", "chroot", "pasv-ports", "pasv-address",
     "active", "fxp", "idle", "login-grace", "max-tries", "umask", "upload", "log", "xferlog",
-    "banner",
+    "banner", "tls-max", "ktls", "sandbox", "log-level", "max-sessions", "max-per-ip", "hash",
 ]
-USER_KEYS = ["password", "cert", "root", "access", "tls", "group"]
+USER_KEYS = ["password", "cert", "root", "access", "tls", "group", "home", "rate"]
 
 
 def read(path, mode="r"):

@@ -51,7 +51,9 @@ def row(client, mode, cols=None, notes="", tool=None):
 
 
 def policy(extra=""):
-    return ("cert {cert}\nkey {key}\ntls auth+data\nidle 30\n%s\n"
+    # log-level debug: the checks read the command trace ("<- EPRT") to see
+    # what each client really sent.
+    return ("cert {cert}\nkey {key}\ntls auth+data\nidle 30\nlog-level debug\n%s\n"
             "user alice password=%s root=/alice access=rwadmn\n" % (extra, PW))
 
 

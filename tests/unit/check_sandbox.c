@@ -339,7 +339,7 @@ START_TEST(test_report_line)
         if (dup2(pipefd[1], 2) != 2) {
             _exit(2);
         }
-        log_open(POL_LOG_STDERR);
+        log_open(POL_LOG_STDERR, POL_LEVEL_INFO);
         log_set_peer("127.0.0.1:2121");
         log_sigsafe_prepare();
         char why[160];

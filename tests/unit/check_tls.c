@@ -1194,7 +1194,7 @@ static void cleanup_files(void)
 
 int main(void)
 {
-    log_open(getenv("FTPSD_TEST_LOG") ? POL_LOG_STDERR : POL_LOG_NONE);
+    log_open(getenv("FTPSD_TEST_LOG") ? POL_LOG_STDERR : POL_LOG_NONE, POL_LEVEL_DEBUG);
     setup_files();
     Suite *s = suite_create("tls");
     TCase *tc = tcase_create("handshake");

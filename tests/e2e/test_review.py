@@ -1,0 +1,302 @@
+"""The defects an attack review of main reproduced against the running binary
+(the security issue of wave 2), one test each, named test_rN_... after the
+review's numbering. Each was run against the code before its fix and failed.
+"""
+import os
+import socket
+import time
+
+from ftpsdtest import RawClient, Server, check, hash_password, test
+
+PW = hash_password("pw")
+USERS = "user alice password=%s root=/alice access=rwadmn\n" % PW
+
+
+def clear_policy(extra=""):
+    return "tls off\nidle 30\n%s\n%s" % (extra, USERS)
+
+
+class Raw(RawClient):
+    def greeting(self):
+        code, lines = self.reply()
+        check(code == 220, "greeting: %r" % lines)
+
+
+# ---------------------------------------------------------------------------
+# r1: a password must never reach the log or a reply
+# ---------------------------------------------------------------------------
+
+@test
+def test_r1_malformed_pass_line_never_logged_or_echoed():
+    secret = "SuperSecret123"
+    lines = [
+        "PASS\t" + secret,          # the review's line: not a valid command line
+        "pass\t" + secret,          # any case
+        "PASS" + secret,            # no separator at all
+        "PaSs\x0b" + secret,        # another control byte as separator
+        "PASS\t" + secret * 200,    # long
+        "PASS " + secret,           # a real PASS out of sequence
+        "PASS  " + secret,          # two blanks
+    ]
+    # At log-level debug every command is traced: the trace must hold no
+    # password either.
+    with Server(clear_policy("log-level debug"), tls=False) as srv:
+        c = Raw(srv.host, srv.port)
+        c.greeting()
+        replies = []
+        for l in lines:
+            code, text = c.cmd(l)
+            replies.append((code, text))
+            check(code in (500, 501, 503, 530), "%r: %d %r" % (l, code, text))
+        c.cmd("QUIT")
+        c.close()
+        check(srv.wait_log("session ended"), "session end not logged")
+        log = srv.log()
+    for code, text in replies:
+        check(all(secret[:6] not in t for t in text), "a reply echoes the password: %r" % text)
+    check(secret[:6] not in log, "the log holds the password:\n" + log)
+    check("malformed command line starting with 'PASS'" in log, log)
+
+
+# ---------------------------------------------------------------------------
+# r3: REIN before a login must not restart the login grace
+# ---------------------------------------------------------------------------
+
+@test
+def test_r3_rein_does_not_extend_login_grace():
+    with Server(clear_policy("login-grace 3"), tls=False) as srv:
+        c = Raw(srv.host, srv.port)
+        c.greeting()
+        t0 = time.time()
+        ended = None
+        # REIN every second for up to 8 s: the grace (3 s) must still end it.
+        while time.time() - t0 < 8:
+            try:
+                code, text = c.cmd("REIN")
+            except (EOFError, ConnectionResetError, socket.timeout):
+                ended = time.time() - t0
+                break
+            if code == 421:
+                ended = time.time() - t0
+                check("login" in text[0].lower(), text)
+                break
+            check(code == 220, text)
+            time.sleep(1)
+        c.close()
+        check(ended is not None, "REIN every second kept the session alive past its 3 s grace")
+        check(ended < 4.5, "the grace ended after %.1f s, not 3" % ended)
+
+
+@test
+def test_r3_rein_after_login_gives_a_new_grace():
+    """After a successful login, REIN starts a new grace: the client proved it
+    holds credentials once, and may log in as another user."""
+    with Server(clear_policy("login-grace 2"), tls=False, files={"alice/x": "x"}) as srv:
+        c = Raw(srv.host, srv.port)
+        c.greeting()
+        time.sleep(1.5)
+        check(c.cmd("USER alice")[0] == 331)
+        check(c.cmd("PASS pw")[0] == 230)
+        time.sleep(1)
+        check(c.cmd("REIN")[0] == 220)
+        time.sleep(1)
+        check(c.cmd("NOOP")[0] == 200, "REIN after a login must give a fresh grace")
+        c.close()
+
+
+# ---------------------------------------------------------------------------
+# r6: SITE CHMOD needs what overwriting needs (w and d)
+# r7: REST+STOR needs 'a', not 'w'
+# ---------------------------------------------------------------------------
+
+def access_policy(users):
+    return "tls off\nidle 30\n" + users
+
+
+@test
+def test_r6_site_chmod_needs_w_and_d():
+    users = ("user up password=%s root=/u access=w\n"
+             "user rw password=%s root=/u access=rw\n"
+             "user rwd password=%s root=/u access=rwd\n") % (PW, PW, PW)
+    with Server(access_policy(users), tls=False, files={"u/report.pdf": "x"}) as srv:
+        path = os.path.join(srv.root, "u", "report.pdf")
+        before = os.stat(path).st_mode & 0o777
+        for user in ("up", "rw"):
+            c = srv.ftp()
+            c.login(user, "pw")
+            try:
+                c.sendcmd("SITE CHMOD 666 report.pdf")
+                raise AssertionError("SITE CHMOD by %s (no 'd') was accepted" % user)
+            except Exception as e:  # noqa: BLE001 - ftplib raises error_perm
+                text = str(e)
+                check(text.startswith("550") and "'d'" in text, "%s: %s" % (user, text))
+            c.quit()
+            check(os.stat(path).st_mode & 0o777 == before, "the mode changed for %s" % user)
+        c = srv.ftp()
+        c.login("rwd", "pw")
+        check(c.sendcmd("SITE CHMOD 640 report.pdf").startswith("200"))
+        c.quit()
+        check(os.stat(path).st_mode & 0o777 == 0o640)
+
+
+@test
+def test_r7_rest_stor_with_a_but_no_w_resumes():
+    import io
+    users = "user ra password=%s root=/u access=ra\n" % PW
+    with Server(access_policy(users), tls=False, files={"u/part.bin": "0123456789"}) as srv:
+        c = srv.ftp()
+        c.login("ra", "pw")
+        r = c.storbinary("STOR part.bin", io.BytesIO(b"ABCDEF"), rest=10)
+        check(r.startswith("226"), r)
+        with open(os.path.join(srv.root, "u", "part.bin"), "rb") as f:
+            check(f.read() == b"0123456789ABCDEF", "resume did not append")
+        # A new file still needs 'w', and the refusal says so.
+        try:
+            c.storbinary("STOR new.bin", io.BytesIO(b"x"))
+            raise AssertionError("STOR of a new file without 'w' was accepted")
+        except Exception as e:  # noqa: BLE001
+            check(str(e).startswith("550") and "'w'" in str(e), str(e))
+        c.quit()
+        check(not os.path.exists(os.path.join(srv.root, "u", "new.bin")))
+
+
+# ---------------------------------------------------------------------------
+# r5: a stricter per-user tls= must not tell a real name from an unknown one
+# ---------------------------------------------------------------------------
+
+@test
+def test_r5_unknown_user_looks_like_a_user_whose_rule_demands_tls():
+    policy = ("cert {cert}\nkey {key}\ntls optional\nidle 30\n"
+              "user alice password=%s root=/a tls=auth\n"
+              "user bob password=%s root=/b\n") % (PW, PW)
+    with Server(policy, files={"a/x": "x", "b/x": "x"}) as srv:
+        c = Raw(srv.host, srv.port)
+        c.greeting()
+        alice = c.cmd("USER alice")
+        unknown = c.cmd("USER nosuchuser")
+        c.close()
+        check(alice[0] == 530, "alice in the clear: %r" % (alice,))
+        check(unknown == alice, "an unknown name is told apart from alice: %r vs %r"
+              % (unknown, alice))
+        # Never a password prompt in the clear for either.
+        check(unknown[0] != 331)
+        # Under TLS an unknown name is asked for a password like anybody.
+        f = srv.ftps()
+        f.auth()
+        check(f.sendcmd("USER nosuchuser").startswith("331"))
+        f.close()
+
+
+# ---------------------------------------------------------------------------
+# r10: control bytes and bidi overrides in names reach no terminal and no log
+# ---------------------------------------------------------------------------
+
+# Each must be neutralised wherever a name is shown: C0 (ESC, BEL, BS), DEL,
+# C1 as a raw byte (0x9b is an 8-bit CSI) and as UTF-8 (U+0085 NEL), and the
+# bidi overrides that make a log line read differently (U+202E, U+2066).
+BAD_PARTS = [b"\x1b[31m", b"\x07", b"\x08", b"\x7f", b"\x9b", b"\xc2\x85", b"\xe2\x80\xae",
+             b"\xe2\x81\xa6"]
+
+
+@test
+def test_r10_control_bytes_in_names_are_escaped_everywhere():
+    import ftplib
+    names = [b"n" + bad + b"x.txt" for bad in BAD_PARTS] + [b"caf\xc3\xa9.txt"]
+    with Server(clear_policy(), tls=False, files={"alice/.keep": ""}) as srv:
+        for n in names:
+            with open(os.path.join(srv.root.encode(), b"alice", n), "wb") as f:
+                f.write(b"x")
+        if os.geteuid() == 0:
+            import pwd
+            pw = pwd.getpwnam("nobody")
+            for n in names:
+                os.chown(os.path.join(srv.root.encode(), b"alice", n), pw.pw_uid, pw.pw_gid)
+        f = ftplib.FTP(encoding="latin-1")
+        f.connect(srv.host, srv.port, timeout=10)
+        f.login("alice", "pw")
+        shown = []
+        for cmd in ("LIST", "NLST", "MLSD"):
+            lines = []
+            f.retrlines(cmd, lines.append)
+            shown += [l.encode("latin-1") for l in lines]
+        # Replies that echo a name, and a log line that names one.
+        for bad in BAD_PARTS:
+            for cmd in ("MDTM", "MKD"):
+                try:
+                    shown.append(f.sendcmd(cmd + " d" + bad.decode("latin-1") + "y")
+                                 .encode("latin-1"))
+                except ftplib.all_errors as e:
+                    shown.append(str(e).encode("latin-1"))
+        f.quit()
+        check(srv.wait_log("session ended"), "no session end")
+        with open(srv.errlog, "rb") as lf:
+            log = lf.read()
+    for text in shown:
+        for bad in BAD_PARTS:
+            check(bad not in text, "%r reached the client in %r" % (bad, text))
+    check(any(b"caf\xc3\xa9.txt" in t for t in shown), "UTF-8 names must stay as they are")
+    for bad in BAD_PARTS:
+        check(bad not in log, "%r reached the log" % bad)
+    check(b"created directory /alice" not in log and b"created directory /d" in log, log[-2000:])
+
+
+# ---------------------------------------------------------------------------
+# r9: log flooding; log-level
+# ---------------------------------------------------------------------------
+
+def session_lines(log):
+    return [l for l in log.splitlines() if l.startswith("ftpsd[")]
+
+
+@test
+def test_r9_noop_flood_before_login_writes_no_lines_at_info():
+    with Server(clear_policy(), tls=False) as srv:
+        c = Raw(srv.host, srv.port)
+        c.greeting()
+        c.send("NOOP\r\n" * 20000)
+        for _ in range(20000):
+            check(c.reply()[0] == 200)
+        c.cmd("QUIT")
+        c.close()
+        check(srv.wait_log("session ended"), "no session end")
+        lines = session_lines(srv.log())
+    check(len(lines) < 20, "%d log lines for 20,000 NOOPs at log-level info:\n%s"
+          % (len(lines), "\n".join(lines[:5])))
+
+
+@test
+def test_r9_lines_per_session_are_capped_and_the_cap_is_said_once():
+    with Server(clear_policy("log-level debug"), tls=False) as srv:
+        c = Raw(srv.host, srv.port)
+        c.greeting()
+        t0 = time.time()
+        c.send("XYZZ\r\n" * 5000)
+        for _ in range(5000):
+            check(c.reply()[0] == 500)
+        took = time.time() - t0
+        c.cmd("QUIT")
+        c.close()
+        check(srv.wait_log("session ended"), "no session end")
+        lines = session_lines(srv.log())
+    capped = [l for l in lines if "lines a second" in l]
+    check(len(capped) == 1, "the cap must be said exactly once: %r" % capped[:3])
+    # 5,000 unknown commands log 10,000 lines at debug; the cap lets through
+    # a burst and a steady rate, whatever the client does.
+    check(len(lines) < 200 + 20 * took, "%d lines in %.1f s" % (len(lines), took))
+    check(any("session ended" in l for l in lines), "the session's end must always be logged")
+    check(any("dropped" in l for l in lines if "session ended" in l or "lines a second" in l),
+          "the number of dropped lines is not said")
+
+
+@test
+def test_r9_log_level_error_keeps_only_errors():
+    with Server(clear_policy("log-level error"), tls=False) as srv:
+        c = Raw(srv.host, srv.port)
+        c.greeting()
+        c.cmd("USER alice")
+        c.cmd("PASS wrong")
+        c.cmd("GET / HTTP/1.1")  # an error: another protocol, the session ends
+        c.close()
+        check(srv.wait_log("GET before login"), "the error line is missing:\n" + srv.log())
+        lines = session_lines(srv.log())
+    check(not any("failed login" in l for l in lines), "an info line at log-level error")
