@@ -1,7 +1,8 @@
 """The seccomp sandbox (SPEC §4): a session runs under PR_SET_NO_NEW_PRIVS and
 a seccomp filter (/proc/PID/status: NoNewPrivs 1, Seccomp 2) from before its
 greeting to its end, and does its work there: TLS login, passive and active
-TLS transfers both ways, listings, rename, mkdir, delete.
+TLS transfers both ways, listings, rename, mkdir, delete. With `sandbox off`
+it has neither.
 
 The main proof that the filter refuses nothing a session needs is that the
 whole e2e suite runs with it on (the default) on every build. The unit test
@@ -67,6 +68,25 @@ def test_sandbox_on_from_greeting_to_quit():
         f.quit()
         log = srv.log()
         check("seccomp" not in log, log[-2000:])
+
+
+@test
+def test_sandbox_off_neither_no_new_privs_nor_seccomp():
+    with Server(POLICY + "sandbox off\n", files={"alice/x.txt": "x\n"}) as srv:
+        before = set(session_pids(srv))
+        f = ReusingFTP_TLS(context=insecure_context())
+        f.connect(srv.host, srv.port, timeout=10)
+        pid = one_new_session(srv, before)
+        f.auth()
+        f.login("alice", "pw")
+        f.prot_p()
+        st = proc_status(pid)
+        check(st.get("NoNewPrivs") == "0" and st.get("Seccomp") == "0",
+              "NoNewPrivs %r Seccomp %r" % (st.get("NoNewPrivs"), st.get("Seccomp")))
+        got = bytearray()
+        f.retrbinary("RETR x.txt", got.extend)
+        check(bytes(got) == b"x\n", got)
+        f.quit()
 
 
 @test
