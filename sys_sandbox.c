@@ -374,7 +374,8 @@ struct sandbox_rule {
 };
 
 #define ALL 0xffffffffU
-/* clang-format off: it cannot lay out initialisers inside macros. */
+/* clang-format cannot lay out initialisers inside macros. */
+/* clang-format off */
 #define ALLOW(n)                                                                                   \
     {                                                                                              \
         SYS_##n, #n, SECCOMP_RET_ALLOW, 0,                                                         \
@@ -445,6 +446,8 @@ struct sandbox_rule {
  * SECURITY: every line is a door the client's session keeps open; the
  * reason is beside each. README "Design: the seccomp sandbox" has the
  * same list for administrators. */
+/* One rule a line, each with its reason. */
+/* clang-format off */
 static const struct sandbox_rule rules[] = {
     /* The control and data connections and open files: the bytes. */
     ALLOW(read),     /* sys_read: control, files, TLS bio on pipes */
@@ -583,6 +586,7 @@ static const struct sandbox_rule rules[] = {
     ALLOW(readlink),    /* a report: the paths of the libraries it symbolizes */
 #endif
 };
+/* clang-format on */
 
 /* Calls a sandboxed session never makes, by name for the log. */
 static const struct {
