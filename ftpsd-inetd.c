@@ -104,6 +104,7 @@ static int cmd_check(const char *path)
         errors += tls_check_policy(&pol, report_stderr, NULL);
     }
     int env = check_environment(&pol, report_stderr, NULL);
+    pol_warnings(&pol, report_stderr, NULL);
     pol_print(&pol, stdout);
     if (errors + env > 0) {
         fprintf(stderr, "%s: not usable\n", path);

@@ -134,6 +134,13 @@ void cmd_pass(struct session *s, const char *arg)
         ok = true;
     } else if (u && u->has_password && len <= DEFS_PASSWORD_MAX) {
         ok = pw_verify(&u->password, arg, len);
+        /* SECURITY: a wrong password costs the slowest hash of the policy,
+         * whatever this user's count, so that neither an unknown name (which
+         * costs that too, below) nor a user with a cheaper hash can be told
+         * from another by the time the reply takes. */
+        if (!ok && u->password.iterations < s->max_iterations) {
+            pw_waste(s->max_iterations - u->password.iterations, arg, len);
+        }
     } else {
         /* SECURITY: unknown users and cert-only users cost the same time as
          * a real check, so timing does not tell which names exist. */

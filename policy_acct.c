@@ -474,3 +474,62 @@ void pol_effective(const struct policy *pol, const struct pol_user *u, struct po
     }
     apply_rules(&u->rules, out);
 }
+
+/* The `-t` warning about password hashes of different costs. */
+static void warn_iterations(const struct policy *pol, pol_report_fn *report, void *ctx)
+{
+    uint32_t lo = 0, hi = 0;
+    for (size_t i = 0; i < pol->nusers; i++) {
+        const struct pol_user *u = &pol->users[i];
+        if (!u->has_password) {
+            continue;
+        }
+        uint32_t n = u->password.iterations;
+        lo = lo == 0 || n < lo ? n : lo;
+        hi = n > hi ? n : hi;
+    }
+    if (lo != hi) {
+        char msg[DEFS_POLICY_MSG_MAX];
+        (void)sys_fmt(msg, sizeof msg,
+                       "warning: the users' password hashes use different iteration counts "
+                       "(%u to %u): every wrong password costs %u, so that names cannot be told "
+                       "apart by timing, and a lower count buys no speed; hash them all with "
+                       "one count (ftpsd-inetd --hash-password -i N)",
+                       (unsigned)lo, (unsigned)hi, (unsigned)hi);
+        report(ctx, pol->path, 0, msg);
+    }
+}
+
+/* The `-t` warning about a policy that lets some names log in in the clear
+ * while others' rules demand TLS: an unknown name is answered like the
+ * latter, so the former can be told from it (they are asked for a
+ * password). */
+static void warn_clear_mix(const struct policy *pol, pol_report_fn *report, void *ctx)
+{
+    const char *clear = NULL, *strict = NULL;
+    for (size_t i = 0; i < pol->nusers; i++) {
+        const struct pol_user *u = &pol->users[i];
+        struct pol_effective eff;
+        pol_effective(pol, u, &eff);
+        if (pol_tls_login_required(eff.tls)) {
+            strict = strict ? strict : u->name;
+        } else if (!u->anonymous) {
+            clear = clear ? clear : u->name;
+        }
+    }
+    if (clear && strict) {
+        char msg[DEFS_POLICY_MSG_MAX];
+        (void)sys_fmt(msg, sizeof msg,
+                       "warning: user '%s' may log in without TLS while the rule of user '%s' "
+                       "demands it: in the clear, unknown names are refused like '%s', so names "
+                       "that may log in without TLS can be told from unknown ones",
+                       clear, strict, strict);
+        report(ctx, pol->path, 0, msg);
+    }
+}
+
+void pol_warnings(const struct policy *pol, pol_report_fn *report, void *ctx)
+{
+    warn_iterations(pol, report, ctx);
+    warn_clear_mix(pol, report, ctx);
+}

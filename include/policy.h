@@ -180,6 +180,11 @@ int pol_load(struct policy *pol, const char *path, pol_report_fn *report, void *
 /* Frees everything pol_parse_buf allocated. */
 void pol_free(struct policy *pol);
 
+/* Reports (through `report`, each starting "warning: ") what in a usable
+ * policy weakens it: users' password hashes of different iteration counts,
+ * and clear-text logins mixed with per-user rules that demand TLS. */
+void pol_warnings(const struct policy *pol, pol_report_fn *report, void *ctx);
+
 /* Finds a user by name (anonymous and ftp are aliases); NULL if none. */
 const struct pol_user *pol_find_user(const struct policy *pol, const char *name);
 

@@ -300,3 +300,61 @@ def test_r9_log_level_error_keeps_only_errors():
         check(srv.wait_log("GET before login"), "the error line is missing:\n" + srv.log())
         lines = session_lines(srv.log())
     check(not any("failed login" in l for l in lines), "an info line at log-level error")
+
+
+# ---------------------------------------------------------------------------
+# r4: user names must not be probed by timing
+# ---------------------------------------------------------------------------
+
+def cpu_ms(pid):
+    """User + system CPU time of a process, in ms (load on the machine does
+    not change it, unlike wall time)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
+
+
+@test
+def test_r4_unknown_name_costs_what_a_wrong_password_costs():
+    from ftpsdtest import one_new_session, session_pids
+    fast = hash_password("pw", iterations=1000)
+    slow = hash_password("pw", iterations=300000)
+    policy = ("tls off\nidle 30\nmax-tries 10\n"
+              "user alice password=%s root=/a\nuser bob password=%s root=/a\n") % (fast, slow)
+    with Server(policy, tls=False, files={"a/x": "x"}) as srv:
+        before = set(session_pids(srv))
+        c = Raw(srv.host, srv.port)
+        c.greeting()
+        pid = one_new_session(srv, before)
+        costs = {}
+        for name in ("alice", "nosuchuser", "bob", "alice", "nosuchuser"):
+            check(c.cmd("USER " + name)[0] == 331)
+            t0 = cpu_ms(pid)
+            check(c.cmd("PASS wrong")[0] == 530)
+            costs.setdefault(name, []).append(cpu_ms(pid) - t0)
+        c.close()
+    cost = {k: min(v) for k, v in costs.items()}
+    # 300,000 iterations cost tens of ms here; 1,000 well under one.
+    check(cost["bob"] > 20, "the slow hash is not measurable: %r" % cost)
+    for name in ("alice", "nosuchuser"):
+        check(abs(cost[name] - cost["bob"]) < 0.35 * cost["bob"],
+              "a wrong password for %s costs %.0f ms, for bob %.0f ms: the names can be told "
+              "apart by timing (%r)" % (name, cost[name], cost["bob"], costs))
+
+
+@test
+def test_r4_r5_check_mode_warns_about_costs_and_clear_text_mix():
+    import subprocess
+    from ftpsdtest import BIN
+    fast = hash_password("pw", iterations=1000)
+    slow = hash_password("pw", iterations=2000)
+    policy = ("cert {cert}\nkey {key}\ntls optional\n"
+              "user alice password=%s root=/a tls=auth\nuser bob password=%s root=/a\n"
+              % (fast, slow))
+    with Server(policy, files={"a/x": "x"}) as srv:
+        r = subprocess.run([BIN, "-t", "-f", srv.policy], capture_output=True, text=True,
+                           timeout=30)
+    check(r.returncode == 0, r.stderr)
+    check("different iteration counts (1000 to 2000)" in r.stderr, r.stderr)
+    check("user 'bob' may log in without TLS while the rule of user 'alice'" in r.stderr,
+          r.stderr)
