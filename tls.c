@@ -53,7 +53,6 @@
 #include <mbedtls/pem.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
-#include <mbedtls/sha256.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_ciphersuites.h>
 #include <mbedtls/x509_crt.h>
@@ -73,6 +72,7 @@
 #include "log.h"
 #include "sys.h"
 #include "tls.h"
+#include "tls_hash.h"
 
 /* TLS 1.3 is offered only where it can keep the data-reuse promise, i.e.
  * where tickets exist (TLS 1.3 resumes through tickets only). */
@@ -283,15 +283,6 @@ static void hex_lower(const unsigned char *in, size_t n, char *out, size_t outsz
     if (outsz > 0) {
         out[j] = '\0';
     }
-}
-
-static bool sha256_of(const unsigned char *in, size_t n, unsigned char out[32])
-{
-#if TLS_MBEDTLS3
-    return mbedtls_sha256(in, n, out, 0) == 0;
-#else
-    return mbedtls_sha256_ret(in, n, out, 0) == 0;
-#endif
 }
 
 static int rng_getrandom(void *unused, unsigned char *out, size_t len)
@@ -2158,7 +2149,7 @@ bool tls_peer_cert_sha256(const struct tls_conn *c, unsigned char out[32])
     if (peer == NULL || !c->peer_ok) {
         return false;
     }
-    return sha256_of(peer->raw.p, peer->raw.len, out);
+    return tls_hash_sha256(peer->raw.p, peer->raw.len, out);
 }
 
 const char *tls_sni(const struct tls_conn *c)
@@ -2488,7 +2479,7 @@ bool tls_gen_cert(const char *cert_path, const char *key_path, const char *name,
         !write_file(cert_path, pem, pemlen > 0 ? pemlen - 1 : 0, 0644, msg, sizeof msg)) {
         goto out;
     }
-    if (!sha256_of(dp, (size_t)derlen, hash)) {
+    if (!tls_hash_sha256(dp, (size_t)derlen, hash)) {
         (void)sys_fmt(msg, sizeof msg, "SHA-256 failed");
         goto out;
     }
