@@ -73,6 +73,7 @@
 #include "sys.h"
 #include "tls.h"
 #include "tls_hash.h"
+#include "tls_hello.h"
 
 /* TLS 1.3 is offered only where it can keep the data-reuse promise, i.e.
  * where tickets exist (TLS 1.3 resumes through tickets only). */
@@ -118,9 +119,6 @@
 #define TLS_SUITES_MAX (DEFS_POLICY_VALUES_MAX + 8)
 #define TLS_SNI_MAX 256             /* DNS names are at most 253 */
 #define TLS_SESSION_MAX (64 * 1024) /* a saved session, client cert included */
-#define TLS_HELLO_SUITES 128        /* offered suites kept for diagnostics */
-#define TLS_HELLO_GROUPS 32
-#define TLS_HELLO_SHARES 8
 #define TLS_MSG_MAX 768            /* one diagnostic line */
 #define TLS_TICKET_LIFETIME 604800 /* RFC 8446 §4.6.1: at most 7 days */
 
@@ -172,25 +170,6 @@ static const mbedtls_ecp_group_id conf_curves[] = {MBEDTLS_ECP_DP_CURVE25519,
 
 /* ALPN: only "ftp". mbed TLS keeps the pointer. */
 static const char *alpn_list[] = {"ftp", NULL};
-
-/* What the first record of a ClientHello said. Filled from client bytes by
- * parse_hello(), which bounds every read. */
-struct tls_hello {
-    bool handshake;       /* a handshake record holding a ClientHello */
-    bool parsed;          /* the whole ClientHello was in it and parsed */
-    unsigned max_version; /* highest version offered: 0x0301 = TLS 1.0 ... */
-    bool offers13;
-    uint16_t suites[TLS_HELLO_SUITES];
-    size_t nsuites;
-    bool has_groups;
-    uint16_t groups[TLS_HELLO_GROUPS];
-    size_t ngroups;
-    uint16_t shares[TLS_HELLO_SHARES];
-    size_t nshares;
-    bool has_alpn, alpn_ftp;
-    char alpn[96]; /* offered protocols, sanitised, for the log */
-    bool psk_dhe;  /* psk_key_exchange_modes has psk_dhe_ke */
-};
 
 /* Why the last tls_accept failed, where the caller replies differently. */
 static bool last_accept_not_resumed;
@@ -391,13 +370,6 @@ static const char *alert_name(unsigned a)
         }
     }
     return "unknown";
-}
-
-/* GREASE values (RFC 8701) and signalling suites say nothing about what a
- * client can do; they are left out of diagnostics. */
-static bool is_grease(uint16_t v)
-{
-    return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff);
 }
 
 static bool is_tls13_suite(int id)
@@ -833,180 +805,6 @@ static int read_first_record(struct tls_conn *c)
         return 0;
     }
     return read_exact(c, ctx->hello_buf + 5, len);
-}
-
-/* --------------------------------------------------- ClientHello, bounded */
-
-/* A bounded reader over client bytes: every read checks the length left
- * and a short read sets `bad` instead of reading past the end. */
-struct rd {
-    const unsigned char *p;
-    size_t left;
-    bool bad;
-};
-
-static unsigned rd_u8(struct rd *r)
-{
-    if (r->left < 1) {
-        r->bad = true;
-        return 0;
-    }
-    unsigned v = r->p[0];
-    r->p++;
-    r->left--;
-    return v;
-}
-
-static unsigned rd_u16(struct rd *r)
-{
-    unsigned hi = rd_u8(r);
-    unsigned lo = rd_u8(r);
-    return (hi << 8) | lo;
-}
-
-static struct rd rd_take(struct rd *r, size_t n)
-{
-    struct rd sub = {r->p, 0, true};
-    if (r->bad || r->left < n) {
-        r->bad = true;
-        r->left = 0;
-        return sub;
-    }
-    sub.left = n;
-    sub.bad = false;
-    r->p += n;
-    r->left -= n;
-    return sub;
-}
-
-static void hello_ext(struct tls_hello *h, unsigned type, struct rd e)
-{
-    switch (type) {
-    case 10: { /* supported_groups */
-        struct rd l = rd_take(&e, rd_u16(&e));
-        h->has_groups = true;
-        while (l.left >= 2) {
-            uint16_t g = (uint16_t)rd_u16(&l);
-            if (!is_grease(g) && h->ngroups < TLS_HELLO_GROUPS) {
-                h->groups[h->ngroups++] = g;
-            }
-        }
-        break;
-    }
-    case 16: { /* ALPN */
-        struct rd l = rd_take(&e, rd_u16(&e));
-        size_t pos = 0;
-        h->has_alpn = true;
-        h->alpn[0] = '\0';
-        while (l.left > 0 && !l.bad) {
-            struct rd name = rd_take(&l, rd_u8(&l));
-            if (name.bad) {
-                break;
-            }
-            if (name.left == 3 && memcmp(name.p, "ftp", 3) == 0) {
-                h->alpn_ftp = true;
-            }
-            /* SECURITY: protocol names are client bytes going to the log:
-             * only printable ASCII is copied, the rest becomes '?'. */
-            if (pos > 0 && pos + 2 < sizeof h->alpn) {
-                h->alpn[pos++] = ',';
-                h->alpn[pos++] = ' ';
-            }
-            for (size_t i = 0; i < name.left && pos + 1 < sizeof h->alpn; i++) {
-                unsigned char ch = name.p[i];
-                h->alpn[pos++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-            }
-            h->alpn[pos] = '\0';
-        }
-        break;
-    }
-    case 43: { /* supported_versions */
-        struct rd l = rd_take(&e, rd_u8(&e));
-        unsigned best = 0;
-        while (l.left >= 2) {
-            unsigned v = rd_u16(&l);
-            if (is_grease((uint16_t)v) || v > 0x0304) {
-                continue;
-            }
-            if (v == 0x0304) {
-                h->offers13 = true;
-            }
-            if (v > best) {
-                best = v;
-            }
-        }
-        if (best != 0) {
-            h->max_version = best;
-        }
-        break;
-    }
-    case 45: { /* psk_key_exchange_modes */
-        struct rd l = rd_take(&e, rd_u8(&e));
-        while (l.left >= 1) {
-            if (rd_u8(&l) == 1) {
-                h->psk_dhe = true;
-            }
-        }
-        break;
-    }
-    case 51: { /* key_share */
-        struct rd l = rd_take(&e, rd_u16(&e));
-        while (l.left >= 4 && !l.bad) {
-            uint16_t g = (uint16_t)rd_u16(&l);
-            (void)rd_take(&l, rd_u16(&l));
-            if (!is_grease(g) && h->nshares < TLS_HELLO_SHARES) {
-                h->shares[h->nshares++] = g;
-            }
-        }
-        break;
-    }
-    default:
-        break;
-    }
-}
-
-/* Parses the first record (as far as it goes) into *h. */
-static void parse_hello(const unsigned char *buf, size_t len, struct tls_hello *h)
-{
-    memset(h, 0, sizeof *h);
-    if (len < 5 || buf[0] != MBEDTLS_SSL_MSG_HANDSHAKE) {
-        return;
-    }
-    size_t reclen = ((size_t)buf[3] << 8) | buf[4];
-    struct rd r = {buf + 5, len - 5 < reclen ? len - 5 : reclen, false};
-    if (rd_u8(&r) != MBEDTLS_SSL_HS_CLIENT_HELLO) {
-        return;
-    }
-    size_t hslen = (size_t)rd_u8(&r) << 16;
-    hslen |= rd_u16(&r);
-    bool complete = !r.bad && hslen <= r.left;
-    /* SECURITY: a ClientHello longer than its record (fragmented) is parsed
-     * only as far as the record goes. */
-    struct rd m = rd_take(&r, complete ? hslen : r.left);
-    h->handshake = !r.bad;
-    h->max_version = rd_u16(&m);
-    (void)rd_take(&m, 32);        /* random */
-    (void)rd_take(&m, rd_u8(&m)); /* session id */
-    struct rd s = rd_take(&m, rd_u16(&m));
-    while (s.left >= 2) {
-        uint16_t id = (uint16_t)rd_u16(&s);
-        if (!is_grease(id) && id != 0x00ff && id != 0x5600 && h->nsuites < TLS_HELLO_SUITES) {
-            h->suites[h->nsuites++] = id;
-        }
-    }
-    (void)rd_take(&m, rd_u8(&m)); /* compression methods */
-    if (!m.bad && m.left >= 2) {
-        struct rd exts = rd_take(&m, rd_u16(&m));
-        while (exts.left >= 4 && !exts.bad) {
-            unsigned type = rd_u16(&exts);
-            struct rd e = rd_take(&exts, rd_u16(&exts));
-            if (!e.bad) {
-                hello_ext(h, type, e);
-            }
-        }
-        m.bad = m.bad || exts.bad;
-    }
-    h->parsed = complete && !m.bad;
 }
 
 /* ------------------------------------------------------------ callbacks */
@@ -1869,11 +1667,11 @@ struct tls_conn *tls_accept(struct tls_ctx *ctx, int rfd, int wfd, enum tls_role
 
     /* The first record, then the configuration it calls for. */
     if (read_first_record(c) != 0) {
-        parse_hello(ctx->hello_buf, ctx->hello_len, &ctx->hello);
+        tls_hello_parse(ctx->hello_buf, ctx->hello_len, &ctx->hello);
         diagnose(c, MBEDTLS_ERR_SSL_CONN_EOF, msg, sizeof msg);
         goto fail;
     }
-    parse_hello(ctx->hello_buf, ctx->hello_len, &ctx->hello);
+    tls_hello_parse(ctx->hello_buf, ctx->hello_len, &ctx->hello);
     int v13 = ctx->allow13 && ctx->hello.offers13 ? 1 : 0;
     ret = mbedtls_ssl_setup(&c->ssl, &ctx->conf[role][v13]);
     if (ret != 0) {
