@@ -121,6 +121,10 @@
 #define TLS_SESSION_MAX (64 * 1024) /* a saved session, client cert included */
 #define TLS_MSG_MAX 768            /* one diagnostic line */
 #define TLS_TICKET_LIFETIME 604800 /* RFC 8446 §4.6.1: at most 7 days */
+#define TLS_REFUSE_CLOSE_MS 1000   /* close_notify to a data connection refused after its handshake */
+/* The reason both TLS 1.2 and 1.3 give for TLS_FAIL_NOT_RESUMED. */
+#define TLS_MSG_NOT_RESUMED                                                                        \
+    "data connection did not resume the control connection's TLS session (data-reuse required)"
 
 /* Default suites, fastest first as measured on this build with
  * bench/aead_speed (16 KiB records): ChaCha20-Poly1305 337 MB/s, AES-128-GCM
@@ -170,9 +174,6 @@ static const mbedtls_ecp_group_id conf_curves[] = {MBEDTLS_ECP_DP_CURVE25519,
 
 /* ALPN: only "ftp". mbed TLS keeps the pointer. */
 static const char *alpn_list[] = {"ftp", NULL};
-
-/* Why the last tls_accept failed, where the caller replies differently. */
-static bool last_accept_not_resumed;
 
 struct tls_ctx {
     mbedtls_ctr_drbg_context drbg;
@@ -1379,7 +1380,7 @@ static const char *alert_hint(unsigned alert)
 
 /* Says why a handshake failed, in an administrator's words, from what the
  * ClientHello offered and what mbed TLS returned. */
-static void diagnose(struct tls_conn *c, int ret, char *msg, size_t n)
+static enum tls_fail diagnose(struct tls_conn *c, int ret, char *msg, size_t n)
 {
     struct tls_ctx *ctx = c->ctx;
     const struct tls_hello *h = &ctx->hello;
@@ -1388,23 +1389,23 @@ static void diagnose(struct tls_conn *c, int ret, char *msg, size_t n)
     if (c->timed_out) {
         (void)sys_fmt(msg, n, "handshake timed out%s",
                       ctx->hello_len == 0 ? " (no ClientHello received)" : "");
-        return;
+        return TLS_FAIL_TIMEOUT;
     }
     if (ctx->hello_len == 0 && (c->eof || c->io_errno != 0)) {
         (void)sys_fmt(msg, n, "peer closed during handshake (before its ClientHello%s%s)",
                       c->io_errno != 0 ? ": " : "", c->io_errno != 0 ? strerror(c->io_errno) : "");
-        return;
+        return TLS_FAIL_PEER_CLOSED;
     }
     if (ctx->hello_len < 5 && ctx->hello_buf[0] == MBEDTLS_SSL_MSG_HANDSHAKE &&
         (c->eof || c->io_errno != 0)) {
         (void)sys_fmt(msg, n, "peer closed during handshake (inside its ClientHello)");
-        return;
+        return TLS_FAIL_PEER_CLOSED;
     }
     if (!h->handshake) {
         const unsigned char *p = ctx->hello_buf;
         if ((p[0] & 0x80) != 0) {
             (void)sys_fmt(msg, n, "client sent an SSLv2-format hello (SSL 2/3 are not supported)");
-            return;
+            return TLS_FAIL_NOT_TLS;
         }
         char shown[8];
         size_t k = 0;
@@ -1413,24 +1414,24 @@ static void diagnose(struct tls_conn *c, int ret, char *msg, size_t n)
         }
         shown[k] = '\0';
         (void)sys_fmt(msg, n, "client did not start TLS (first bytes \"%s\")", shown);
-        return;
+        return TLS_FAIL_NOT_TLS;
     }
     if (h->max_version != 0 && h->max_version < 0x0303) {
         (void)sys_fmt(msg, n,
                       "client offered only TLS 1.0/1.1 (its highest: %s); TLS 1.2 is the minimum",
                       version_name(h->max_version));
-        return;
+        return TLS_FAIL_OLD_VERSION;
     }
     if (ctx->tls_min == 13 && !h->offers13 && h->parsed) {
         (void)sys_fmt(msg, n, "client offered only TLS 1.2; the policy requires TLS 1.3 (tls-min)");
-        return;
+        return TLS_FAIL_OLD_VERSION;
     }
     if (h->has_alpn && !h->alpn_ftp) {
         (void)sys_fmt(msg, n,
                       "client ALPN without ftp (it offered: %s); refused with "
                       "no_application_protocol",
                       h->alpn);
-        return;
+        return TLS_FAIL_ALPN;
     }
     if (h->parsed) {
         bool v13 = ctx->allow13 && h->offers13;
@@ -1457,7 +1458,7 @@ static void diagnose(struct tls_conn *c, int ret, char *msg, size_t n)
                               "allows %s",
                               a, b);
             }
-            return;
+            return TLS_FAIL_NO_SHARED_CIPHER;
         }
         if (h->has_groups && chosen_group(h, false) == 0) {
             size_t pos = 0;
@@ -1471,7 +1472,7 @@ static void diagnose(struct tls_conn *c, int ret, char *msg, size_t n)
                           "no shared curve: the client offered only %s; ftpsd uses "
                           "X25519 and P-256",
                           a);
-            return;
+            return TLS_FAIL_NO_SHARED_GROUP;
         }
     }
     uint32_t flags = mbedtls_ssl_get_verify_result(&c->ssl);
@@ -1479,7 +1480,7 @@ static void diagnose(struct tls_conn *c, int ret, char *msg, size_t n)
         (ctx->client_cert == POL_CCERT_REQUIRED && flags != (uint32_t)-1 &&
          (flags & MBEDTLS_X509_BADCERT_MISSING) != 0)) {
         (void)sys_fmt(msg, n, "client did not send a certificate (client-cert required)");
-        return;
+        return TLS_FAIL_CLIENT_CERT;
     }
     if (ctx->client_cert != POL_CCERT_OFF && flags != 0 && flags != (uint32_t)-1 &&
         (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED || ret == MBEDTLS_ERR_SSL_BAD_CERTIFICATE ||
@@ -1492,7 +1493,7 @@ static void diagnose(struct tls_conn *c, int ret, char *msg, size_t n)
             }
         }
         (void)sys_fmt(msg, n, "client certificate not trusted by client-ca (%s)", info);
-        return;
+        return TLS_FAIL_CLIENT_CERT;
     }
     if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
 #if TLS_MBEDTLS3
@@ -1503,19 +1504,19 @@ static void diagnose(struct tls_conn *c, int ret, char *msg, size_t n)
         unsigned alert = in != NULL ? in[1] : 0;
         (void)sys_fmt(msg, n, "client sent fatal alert %u (%s)%s", alert, alert_name(alert),
                       alert_hint(alert));
-        return;
+        return TLS_FAIL_ALERT;
     }
     if (c->clear_alert >= 0) {
         (void)sys_fmt(msg, n, "client sent fatal alert %d (%s)%s", c->clear_alert,
                       alert_name((unsigned)c->clear_alert), alert_hint((unsigned)c->clear_alert));
-        return;
+        return TLS_FAIL_ALERT;
     }
     if (c->eof || c->io_errno != 0 || ret == MBEDTLS_ERR_SSL_CONN_EOF) {
         int alert = salvage_alert(c);
         if (alert >= 0) {
             (void)sys_fmt(msg, n, "client sent fatal alert %d (%s)%s", alert,
                           alert_name((unsigned)alert), alert_hint((unsigned)alert));
-            return;
+            return TLS_FAIL_ALERT;
         }
         (void)sys_fmt(msg, n, "peer closed during handshake%s%s%s", c->io_errno != 0 ? " (" : "",
                       c->io_errno != 0 ? strerror(c->io_errno) : "", c->io_errno != 0 ? ")" : "");
@@ -1524,19 +1525,17 @@ static void diagnose(struct tls_conn *c, int ret, char *msg, size_t n)
             (void)sys_append(msg, n, &pos,
                              " after our reply: it may not accept the server certificate");
         }
-        return;
+        return TLS_FAIL_PEER_CLOSED;
     }
 #if TLS_HAVE_13
     if (c->role == TLS_ROLE_DATA && ctx->data_reuse_required && h->offers13 && ctx->allow13 &&
         !c->ticket_ok) {
-        last_accept_not_resumed = true;
-        (void)sys_fmt(msg, n,
-                      "data connection did not resume the control connection's TLS "
-                      "session (data-reuse required)");
-        return;
+        (void)sys_copy(msg, n, TLS_MSG_NOT_RESUMED);
+        return TLS_FAIL_NOT_RESUMED;
     }
 #endif
     fmt_mbedtls(msg, n, ret, "handshake failed");
+    return TLS_FAIL_OTHER;
 }
 
 /* The info() line of a successful handshake. */
@@ -1626,20 +1625,12 @@ static int ticket_key_renew(struct tls_ctx *ctx)
 }
 #endif
 
-bool tls_last_accept_not_resumed(void)
+/* A connection on (rfd, wfd), not yet given to mbed TLS; NULL if out of
+ * memory. */
+static struct tls_conn *conn_new(struct tls_ctx *ctx, int rfd, int wfd, enum tls_role role)
 {
-    return last_accept_not_resumed;
-}
-
-struct tls_conn *tls_accept(struct tls_ctx *ctx, int rfd, int wfd, enum tls_role role,
-                            int timeout_ms, char *err, size_t errsz)
-{
-    char msg[TLS_MSG_MAX] = "";
-    last_accept_not_resumed = false;
-    int ret = 0;
     struct tls_conn *c = calloc(1, sizeof *c);
     if (c == NULL) {
-        (void)sys_copy(err, errsz, "TLS: out of memory");
         return NULL;
     }
     mbedtls_ssl_init(&c->ssl);
@@ -1648,35 +1639,46 @@ struct tls_conn *tls_accept(struct tls_ctx *ctx, int rfd, int wfd, enum tls_role
     c->wfd = wfd;
     c->role = role;
     c->clear_alert = -1;
-    enter(c, timeout_ms);
     set_nodelay(rfd);
     if (wfd != rfd) {
         set_nodelay(wfd);
     }
-    if (role == TLS_ROLE_CONTROL) {
-        /* A new control session (first AUTH, or AUTH after REIN): only its
-         * session may be resumed from now on. */
-        cache_clear(ctx);
-#if TLS_HAVE_13
-        if (ctx->allow13 && (ret = ticket_key_renew(ctx)) != 0) {
-            fmt_mbedtls(msg, sizeof msg, ret, "cannot make a session ticket key");
-            goto fail;
-        }
-#endif
-    }
+    return c;
+}
 
-    /* The first record, then the configuration it calls for. */
-    if (read_first_record(c) != 0) {
-        tls_hello_parse(ctx->hello_buf, ctx->hello_len, &ctx->hello);
-        diagnose(c, MBEDTLS_ERR_SSL_CONN_EOF, msg, sizeof msg);
-        goto fail;
-    }
-    tls_hello_parse(ctx->hello_buf, ctx->hello_len, &ctx->hello);
-    int v13 = ctx->allow13 && ctx->hello.offers13 ? 1 : 0;
-    ret = mbedtls_ssl_setup(&c->ssl, &ctx->conf[role][v13]);
+/* A new control session (first AUTH, or AUTH after REIN): only its
+ * session may be resumed from now on. */
+static bool control_session_start(struct tls_ctx *ctx, char *msg, size_t n)
+{
+    cache_clear(ctx);
+#if TLS_HAVE_13
+    int ret = ctx->allow13 ? ticket_key_renew(ctx) : 0;
     if (ret != 0) {
-        fmt_mbedtls(msg, sizeof msg, ret, "mbedtls_ssl_setup");
-        goto fail;
+        fmt_mbedtls(msg, n, ret, "cannot make a session ticket key");
+        return false;
+    }
+#else
+    (void)msg;
+    (void)n;
+#endif
+    return true;
+}
+
+/* The first record, then the configuration it calls for, then the
+ * handshake loop: TLS_FAIL_NONE, or why not with msg filled. */
+static enum tls_fail handshake(struct tls_conn *c, char *msg, size_t n)
+{
+    struct tls_ctx *ctx = c->ctx;
+    bool got_record = read_first_record(c) == 0;
+    tls_hello_parse(ctx->hello_buf, ctx->hello_len, &ctx->hello);
+    if (!got_record) {
+        return diagnose(c, MBEDTLS_ERR_SSL_CONN_EOF, msg, n);
+    }
+    int v13 = ctx->allow13 && ctx->hello.offers13 ? 1 : 0;
+    int ret = mbedtls_ssl_setup(&c->ssl, &ctx->conf[c->role][v13]);
+    if (ret != 0) {
+        fmt_mbedtls(msg, n, ret, "mbedtls_ssl_setup");
+        return TLS_FAIL_INTERNAL;
     }
     mbedtls_ssl_set_bio(&c->ssl, c, bio_send, bio_recv, NULL);
 #if TLS_MBEDTLS3
@@ -1685,36 +1687,63 @@ struct tls_conn *tls_accept(struct tls_ctx *ctx, int rfd, int wfd, enum tls_role
     }
 #endif
     c->from_hello = true;
-
     for (;;) {
         ret = mbedtls_ssl_handshake(&c->ssl);
         if (ret == 0) {
-            break;
+            return TLS_FAIL_NONE;
         }
         if ((ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) &&
             !c->timed_out) {
             continue;
         }
-        diagnose(c, ret, msg, sizeof msg);
+        return diagnose(c, ret, msg, n);
+    }
+}
+
+/* Resumed? TLS 1.2: our entry was returned and no full handshake
+ * followed. TLS 1.3: one of this process's tickets was accepted, and
+ * the client offered psk_dhe_ke, the mode mbed TLS prefers when a
+ * ticket matches (with data-reuse required the data configuration
+ * allows nothing else, so there it holds by construction). */
+static bool data_resumed(const struct tls_conn *c)
+{
+    bool v13done = false;
+#if TLS_HAVE_13
+    v13done = mbedtls_ssl_get_version_number(&c->ssl) == MBEDTLS_SSL_VERSION_TLS1_3;
+#endif
+    if (v13done) {
+        return c->ticket_ok && (c->ctx->hello.psk_dhe || c->ctx->data_reuse_required);
+    }
+    return c->cache_hit && !c->full_hs;
+}
+
+static void set_why(enum tls_fail *why, enum tls_fail v)
+{
+    if (why != NULL) {
+        *why = v;
+    }
+}
+
+struct tls_conn *tls_accept(struct tls_ctx *ctx, int rfd, int wfd, enum tls_role role,
+                            int timeout_ms, enum tls_fail *why, char *err, size_t errsz)
+{
+    char msg[TLS_MSG_MAX] = "";
+    enum tls_fail fail = TLS_FAIL_INTERNAL;
+    struct tls_conn *c = conn_new(ctx, rfd, wfd, role);
+    if (c == NULL) {
+        set_why(why, TLS_FAIL_INTERNAL);
+        (void)sys_copy(err, errsz, "TLS: out of memory");
+        return NULL;
+    }
+    enter(c, timeout_ms);
+    if (role == TLS_ROLE_CONTROL && !control_session_start(ctx, msg, sizeof msg)) {
         goto fail;
     }
-
-    /* Resumed? TLS 1.2: our entry was returned and no full handshake
-     * followed. TLS 1.3: one of this process's tickets was accepted, and
-     * the client offered psk_dhe_ke, the mode mbed TLS prefers when a
-     * ticket matches (with data-reuse required the data configuration
-     * allows nothing else, so there it holds by construction). */
-    if (role == TLS_ROLE_DATA) {
-        bool v13done = false;
-#if TLS_HAVE_13
-        v13done = mbedtls_ssl_get_version_number(&c->ssl) == MBEDTLS_SSL_VERSION_TLS1_3;
-#endif
-        if (v13done) {
-            c->resumed = c->ticket_ok && (ctx->hello.psk_dhe || ctx->data_reuse_required);
-        } else {
-            c->resumed = c->cache_hit && !c->full_hs;
-        }
+    fail = handshake(c, msg, sizeof msg);
+    if (fail != TLS_FAIL_NONE) {
+        goto fail;
     }
+    c->resumed = role == TLS_ROLE_DATA && data_resumed(c);
     if (ctx->client_cert != POL_CCERT_OFF) {
         c->peer_ok = mbedtls_ssl_get_peer_cert(&c->ssl) != NULL &&
                      mbedtls_ssl_get_verify_result(&c->ssl) == 0;
@@ -1723,10 +1752,25 @@ struct tls_conn *tls_accept(struct tls_ctx *ctx, int rfd, int wfd, enum tls_role
     c->deadline = -1;
     c->from_hello = false;
     ctx->hello_len = ctx->hello_off = 0;
+    /* SECURITY: a protected data connection that does not resume the
+     * control session could belong to anybody who raced the client to the
+     * port (the attack vsftpd's require_ssl_reuse stops); resumption proves
+     * it comes from the party that holds the control session's keys. TLS
+     * 1.3 refuses such a handshake already (diagnose); a TLS 1.2 one ends
+     * here, with close_notify so the client sees a clean end before the
+     * caller's reply. */
+    if (role == TLS_ROLE_DATA && ctx->data_reuse_required && !c->resumed) {
+        (void)tls_close(c, false, TLS_REFUSE_CLOSE_MS);
+        set_why(why, TLS_FAIL_NOT_RESUMED);
+        (void)sys_copy(err, errsz, TLS_MSG_NOT_RESUMED);
+        return NULL;
+    }
+    set_why(why, TLS_FAIL_NONE);
     return c;
 
 fail:
     warn("TLS %s handshake failed: %s", role == TLS_ROLE_CONTROL ? "control" : "data", msg);
+    set_why(why, fail);
     (void)sys_copy(err, errsz, msg);
     ctx->hello_len = ctx->hello_off = 0;
     conn_free(c);

@@ -64,7 +64,7 @@ static double one(struct tls_ctx *ctx, enum tls_role role, const struct tc_opts 
     }
     tc_start(&t, sv[1], o, r);
     double t0 = now_us(CLOCK_THREAD_CPUTIME_ID);
-    struct tls_conn *c = tls_accept(ctx, sv[0], sv[0], role, 5000, err, sizeof err);
+    struct tls_conn *c = tls_accept(ctx, sv[0], sv[0], role, 5000, NULL, err, sizeof err);
     double cpu = now_us(CLOCK_THREAD_CPUTIME_ID) - t0;
     if (c == NULL) {
         fprintf(stderr, "handshake failed: %s\n", err);
@@ -248,7 +248,7 @@ static int bench_xfer(const char *cert, const char *key, int suite, const char *
         return 1;
     }
     tc_start(&t, sv[1], &o, &r);
-    struct tls_conn *c = tls_accept(ctx, sv[0], sv[0], TLS_ROLE_DATA, 5000, err, sizeof err);
+    struct tls_conn *c = tls_accept(ctx, sv[0], sv[0], TLS_ROLE_DATA, 5000, NULL, err, sizeof err);
     if (c == NULL) {
         fprintf(stderr, "%s: %s\n", label, err);
         close(sv[0]);

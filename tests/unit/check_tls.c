@@ -81,6 +81,7 @@ struct run {
     struct tc t;
     struct tc_result r;
     struct tls_conn *c;
+    enum tls_fail why;
     char err[512];
 };
 
@@ -91,7 +92,8 @@ static void run_start(struct run *x, struct tls_ctx *ctx, enum tls_role role,
     tc_result_init(&x->r);
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, x->sv), 0);
     tc_start(&x->t, x->sv[1], o, &x->r);
-    x->c = tls_accept(ctx, x->sv[0], x->sv[0], role, timeout_ms, x->err, sizeof x->err);
+    x->why = (enum tls_fail)-1;
+    x->c = tls_accept(ctx, x->sv[0], x->sv[0], role, timeout_ms, &x->why, x->err, sizeof x->err);
 }
 
 /* Ends the server side (close_notify if the handshake worked), waits for
@@ -128,7 +130,18 @@ static const int cbc_suites[] = {
     0,
 };
 
-enum { RAW_NONE, RAW_TLS10, RAW_TLS11, RAW_PLAIN, RAW_EMPTY, RAW_SILENT, RAW_STALL, RAW_CUT };
+enum {
+    RAW_NONE,
+    RAW_TLS10,
+    RAW_TLS11,
+    RAW_P384,
+    RAW_SSLV2,
+    RAW_PLAIN,
+    RAW_EMPTY,
+    RAW_SILENT,
+    RAW_STALL,
+    RAW_CUT
+};
 enum { CERT_NONE, CERT_A, CERT_B };
 enum { PEER_ANY, PEER_NONE, PEER_A };
 
@@ -145,6 +158,8 @@ struct hs_case {
     int timeout_ms; /* 0: 5000 */
     bool ok;
     const char *err_has; /* the server's diagnosis contains this */
+    enum tls_fail fail;  /* and tls_accept's reason (TLS_FAIL_NONE: ok) */
+    enum tls_fail fail_alt; /* another reason the race may give; 0: none */
     int alert;           /* the fatal alert the client must see; 0: not checked */
     int peer;
     const char *alpn_got;
@@ -158,31 +173,37 @@ static const struct hs_case hs_cases[] = {
     {.name = "TLS 1.0 ClientHello",
      .raw = RAW_TLS10,
      .err_has = "client offered only TLS 1.0/1.1",
+     .fail = TLS_FAIL_OLD_VERSION,
      .alert = 70},
     {.name = "TLS 1.1 ClientHello",
      .raw = RAW_TLS11,
      .err_has = "client offered only TLS 1.0/1.1",
+     .fail = TLS_FAIL_OLD_VERSION,
      .alert = 70},
 #if !TC_V3
     /* 3.6 has no TLS 1.0/1.1 client left; the raw hellos above cover it. */
     {.name = "TLS 1.1 mbed TLS client",
      .ver = TC_VER_11,
      .err_has = "client offered only TLS 1.0/1.1",
+     .fail = TLS_FAIL_OLD_VERSION,
      .alert = 70},
 #endif
     {.name = "CBC-only client",
      .ver = TC_VER_12,
      .suites = cbc_suites,
      .err_has = "no shared cipher: the client offered only",
+     .fail = TLS_FAIL_NO_SHARED_CIPHER,
      .alert = 40},
     {.name = "ALPN http/1.1",
      .alpn = {"http/1.1"},
      .err_has = "client ALPN without ftp",
+     .fail = TLS_FAIL_ALPN,
      .alert = 120},
     {.name = "ALPN http/1.1, TLS 1.2",
      .ver = TC_VER_12,
      .alpn = {"http/1.1"},
      .err_has = "client ALPN without ftp",
+     .fail = TLS_FAIL_ALPN,
      .alert = 120},
     {.name = "ALPN ftp", .alpn = {"ftp"}, .ok = true, .peer = PEER_NONE, .alpn_got = "ftp"},
     {.name = "ALPN h2, ftp",
@@ -229,20 +250,24 @@ static const struct hs_case hs_cases[] = {
      .alpn_got = ""},
     {.name = "client-cert required, none",
      .ccert = REQ,
-     .err_has = "client did not send a certificate (client-cert required)"},
+     .err_has = "client did not send a certificate (client-cert required)",
+     .fail = TLS_FAIL_CLIENT_CERT},
     {.name = "client-cert required, none, TLS 1.2",
      .ver = TC_VER_12,
      .ccert = REQ,
-     .err_has = "client did not send a certificate (client-cert required)"},
+     .err_has = "client did not send a certificate (client-cert required)",
+     .fail = TLS_FAIL_CLIENT_CERT},
     {.name = "client-cert required, untrusted",
      .client_cert = CERT_B,
      .ccert = REQ,
-     .err_has = "client certificate not trusted by client-ca"},
+     .err_has = "client certificate not trusted by client-ca",
+     .fail = TLS_FAIL_CLIENT_CERT},
     {.name = "client-cert required, untrusted, TLS 1.2",
      .ver = TC_VER_12,
      .client_cert = CERT_B,
      .ccert = REQ,
-     .err_has = "client certificate not trusted by client-ca"},
+     .err_has = "client certificate not trusted by client-ca",
+     .fail = TLS_FAIL_CLIENT_CERT},
     {.name = "client-cert required, trusted",
      .client_cert = CERT_A,
      .ccert = REQ,
@@ -253,29 +278,62 @@ static const struct hs_case hs_cases[] = {
      * the log says the client refused our certificate. */
     {.name = "client rejects the server certificate",
      .distrust = true,
-     .err_has = "accept the server certificate"},
+     .err_has = "accept the server certificate",
+     .fail = TLS_FAIL_ALERT,
+     .fail_alt = TLS_FAIL_PEER_CLOSED},
     {.name = "client rejects the server certificate, TLS 1.2",
      .ver = TC_VER_12,
      .distrust = true,
-     .err_has = "client sent fatal alert 48 (unknown_ca)"},
-    {.name = "plain text instead of TLS", .raw = RAW_PLAIN, .err_has = "client did not start TLS"},
+     .err_has = "client sent fatal alert 48 (unknown_ca)",
+     .fail = TLS_FAIL_ALERT},
+    {.name = "TLS 1.2 ClientHello with only P-384 and P-521",
+     .raw = RAW_P384,
+     .err_has = "no shared curve: the client offered only P-384, P-521; ftpsd uses X25519 and P-256",
+     .fail = TLS_FAIL_NO_SHARED_GROUP},
+    {.name = "SSLv2-format hello",
+     .raw = RAW_SSLV2,
+     .err_has = "client sent an SSLv2-format hello",
+     .fail = TLS_FAIL_NOT_TLS},
+    {.name = "plain text instead of TLS",
+     .raw = RAW_PLAIN,
+     .err_has = "client did not start TLS",
+     .fail = TLS_FAIL_NOT_TLS},
     {.name = "peer closes before its hello",
      .raw = RAW_EMPTY,
-     .err_has = "peer closed during handshake"},
+     .err_has = "peer closed during handshake",
+     .fail = TLS_FAIL_PEER_CLOSED},
     {.name = "peer closes inside its hello",
      .raw = RAW_CUT,
-     .err_has = "peer closed during handshake (inside its ClientHello)"},
+     .err_has = "peer closed during handshake (inside its ClientHello)",
+     .fail = TLS_FAIL_PEER_CLOSED},
     {.name = "silent client",
      .raw = RAW_SILENT,
      .timeout_ms = 300,
-     .err_has = "handshake timed out"},
+     .err_has = "handshake timed out",
+     .fail = TLS_FAIL_TIMEOUT},
     {.name = "client stalls inside its hello",
      .raw = RAW_STALL,
      .timeout_ms = 300,
-     .err_has = "handshake timed out"},
+     .err_has = "handshake timed out",
+     .fail = TLS_FAIL_TIMEOUT},
 };
 #undef OPT
 #undef REQ
+
+/* tc_build_hello offers X25519 and P-256; this makes them P-384 and P-521. */
+static void only_p384(unsigned char *hello, size_t n)
+{
+    static const unsigned char groups[] = {0x00, 0x0a, 0x00, 0x06, 0x00, 0x04,
+                                           0x00, 0x1d, 0x00, 0x17};
+    for (size_t i = 0; i + sizeof groups <= n; i++) {
+        if (memcmp(hello + i, groups, sizeof groups) == 0) {
+            hello[i + 7] = 0x18;
+            hello[i + 9] = 0x19;
+            return;
+        }
+    }
+    ck_abort_msg("no supported_groups in the built hello");
+}
 
 START_TEST(test_handshake)
 {
@@ -285,6 +343,12 @@ START_TEST(test_handshake)
         .ver = k->ver, .suites = k->suites, .act = TC_ACT_CLOSE, .sni = "ftp.example.test"};
     unsigned char raw[512];
     static const uint16_t old_suites[] = {0xc009, 0xc013, 0x002f, 0x00ff};
+    static const uint16_t new_suites[] = {0xc02b, 0xcca9}; /* ECDHE-ECDSA, GCM / ChaCha20 */
+    /* SSLv2 CLIENT-HELLO (RFC 6101 E.1): version 3.1, one SSLv2 suite. */
+    static const unsigned char sslv2_hello[] = {0x80, 0x1b, 0x01, 0x03, 0x01, 0x00, 0x03, 0x00,
+                                                0x00, 0x00, 0x10, 0x01, 0x00, 0x80, 0x00, 0x01,
+                                                0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09,
+                                                0x0a, 0x0b, 0x0c, 0x0d, 0x0e};
     struct run x;
 
     mkpol(&p);
@@ -312,6 +376,17 @@ START_TEST(test_handshake)
         o.raw = raw;
         o.rawlen =
             tc_build_hello(raw, sizeof raw, k->raw == RAW_TLS10 ? 0x0301 : 0x0302, old_suites, 4);
+        break;
+    case RAW_P384:
+        o.use_raw = true;
+        o.raw = raw;
+        o.rawlen = tc_build_hello(raw, sizeof raw, 0x0303, new_suites, 2);
+        only_p384(raw, o.rawlen);
+        break;
+    case RAW_SSLV2:
+        o.use_raw = true;
+        o.raw = sslv2_hello;
+        o.rawlen = sizeof sslv2_hello;
         break;
     case RAW_PLAIN:
         o.use_raw = true;
@@ -363,6 +438,8 @@ START_TEST(test_handshake)
         ck_assert_msg(strstr(x.err, k->err_has) != NULL, "%s: diagnosis '%s' lacks '%s'", k->name,
                       x.err, k->err_has);
     }
+    ck_assert_msg(x.why == k->fail || (k->fail_alt != TLS_FAIL_NONE && x.why == k->fail_alt),
+                  "%s: reason %d, want %d (%s)", k->name, (int)x.why, (int)k->fail, x.err);
     if (k->alert != 0) {
         ck_assert_msg(x.r.alert == k->alert, "%s: client saw alert %d, want %d", k->name, x.r.alert,
                       k->alert);
@@ -563,9 +640,12 @@ static void control_session(struct tls_ctx *ctx, enum tc_ver ver, struct tc_resu
     /* the struct copy owns the session now */
 }
 
-/* A handshake offering `session` (and only `suites`, if given); returns 1
- * resumed, 0 not, -1 failed. On TLS 1.2 it also checks that the client
- * saw the same thing on the wire (ServerHello echoing its session id). */
+/* What a handshake_with() came to. */
+enum { HS_FAILED = -1, HS_FULL = 0, HS_RESUMED = 1, HS_REFUSED = 2 /* TLS_FAIL_NOT_RESUMED */ };
+
+/* A handshake offering `session` (and only `suites`, if given); returns an
+ * HS_ value. On TLS 1.2 it also checks that the client saw the same thing
+ * on the wire (ServerHello echoing its session id). */
 static int handshake_with(struct tls_ctx *ctx, enum tls_role role, enum tc_ver ver,
                           const mbedtls_ssl_session *session, const int *suites, char *err,
                           size_t errsz)
@@ -573,7 +653,9 @@ static int handshake_with(struct tls_ctx *ctx, enum tls_role role, enum tc_ver v
     struct run x;
     struct tc_opts o = {.ver = ver, .resume = session, .suites = suites, .act = TC_ACT_CLOSE};
     run_start(&x, ctx, role, &o, 5000);
-    int res = x.c == NULL ? -1 : tls_resumed(x.c) ? 1 : 0;
+    int res = x.c != NULL                    ? (tls_resumed(x.c) ? HS_RESUMED : HS_FULL)
+              : x.why == TLS_FAIL_NOT_RESUMED ? HS_REFUSED
+                                              : HS_FAILED;
     snprintf(err, errsz, "%s", x.err);
     run_end(&x);
     if (res >= 0 && session != NULL && x.r.saw_server_hello && !x.r.is13) {
@@ -608,24 +690,19 @@ START_TEST(test_resume)
     struct tls_ctx *lax = mkctx(&p);
 
     control_session(ctx, ver, &ctl);
-    bool is13 = ctl.is13;
     /* The control session resumes, on every data connection. */
     ck_assert_msg(data_handshake(ctx, ver, &ctl.session, err, sizeof err) == 1, "%s", err);
     ck_assert_msg(data_handshake(ctx, ver, &ctl.session, err, sizeof err) == 1, "%s", err);
 
-    /* A fresh session is not a resumption. With data-reuse required, TLS
-     * 1.3 refuses it in the handshake; TLS 1.2 completes and reports it. */
+    /* A fresh session is not a resumption: with data-reuse required it is
+     * refused, whatever the version (test_not_resumed shows how). */
     int r = data_handshake(ctx, ver, NULL, err, sizeof err);
-    if (is13) {
-        ck_assert_int_eq(r, -1);
-        ck_assert_msg(strstr(err, "did not resume") != NULL, "%s", err);
-    } else {
-        ck_assert_int_eq(r, 0);
-    }
+    ck_assert_int_eq(r, HS_REFUSED);
+    ck_assert_msg(strstr(err, "did not resume") != NULL, "%s", err);
     /* Another process's session does not resume here. */
     control_session(ctx2, ver, &other);
     r = data_handshake(ctx, ver, &other.session, err, sizeof err);
-    ck_assert_msg(r == (is13 ? -1 : 0), "foreign session: %d %s", r, err);
+    ck_assert_msg(r == HS_REFUSED, "foreign session: %d %s", r, err);
 
     /* data-reuse optional: a fresh data session completes, not resumed;
      * the control session still resumes. */
@@ -641,7 +718,7 @@ START_TEST(test_resume)
         handshake_with(ctx, TLS_ROLE_CONTROL, ver, &ctl.session, NULL, err, sizeof err), 0);
     /* ...and that control handshake replaced the session. */
     r = data_handshake(ctx, ver, &ctl.session, err, sizeof err);
-    ck_assert_msg(r == (is13 ? -1 : 0), "session of a replaced control connection: %d", r);
+    ck_assert_msg(r == HS_REFUSED, "session of a replaced control connection: %d", r);
     mbedtls_ssl_session_free(&ctl.session);
     control_session(ctx, ver, &ctl);
 
@@ -650,7 +727,7 @@ START_TEST(test_resume)
     static struct tc_result ctl2;
     control_session(ctx, ver, &ctl2);
     r = data_handshake(ctx, ver, &ctl.session, err, sizeof err);
-    ck_assert_msg(r == (is13 ? -1 : 0), "old session after a new control handshake: %d", r);
+    ck_assert_msg(r == HS_REFUSED, "old session after a new control handshake: %d", r);
     ck_assert_int_eq(data_handshake(ctx, ver, &ctl2.session, err, sizeof err), 1);
 
     /* Even a control handshake that fails ends the earlier session. */
@@ -660,7 +737,7 @@ START_TEST(test_resume)
     ck_assert(x.c == NULL);
     run_end(&x);
     r = data_handshake(ctx, ver, &ctl2.session, err, sizeof err);
-    ck_assert_msg(r == (is13 ? -1 : 0), "session before a failed control handshake: %d", r);
+    ck_assert_msg(r == HS_REFUSED, "session before a failed control handshake: %d", r);
 
     mbedtls_ssl_session_free(&ctl.session);
     mbedtls_ssl_session_free(&ctl2.session);
@@ -674,7 +751,7 @@ END_TEST
 
 /* TLS 1.2: a client that offers the control session's id but cannot use
  * its suite gets a full handshake (mbed TLS drops the cached session), and
- * that is not a resumption. */
+ * that is not a resumption: data-reuse required refuses it. */
 START_TEST(test_resume_other_suite)
 {
     static const int aes_only[] = {MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, 0};
@@ -686,8 +763,42 @@ START_TEST(test_resume_other_suite)
     struct tls_ctx *ctx = mkctx(&p);
     control_session(ctx, TC_VER_12, &ctl); /* ChaCha20 */
     ck_assert_int_eq(
-        handshake_with(ctx, TLS_ROLE_DATA, TC_VER_12, &ctl.session, aes_only, err, sizeof err), 0);
-    ck_assert_int_eq(data_handshake(ctx, TC_VER_12, &ctl.session, err, sizeof err), 1);
+        handshake_with(ctx, TLS_ROLE_DATA, TC_VER_12, &ctl.session, aes_only, err, sizeof err),
+        HS_REFUSED);
+    ck_assert_int_eq(data_handshake(ctx, TC_VER_12, &ctl.session, err, sizeof err), HS_RESUMED);
+    mbedtls_ssl_session_free(&ctl.session);
+    tls_free(ctx);
+}
+END_TEST
+
+/* data-reuse required, a data connection with a fresh session: TLS 1.3
+ * refuses it in the handshake; a TLS 1.2 handshake completes and is ended
+ * with close_notify, so the client sees a clean end (and then the 522).
+ * tls_accept gives TLS_FAIL_NOT_RESUMED for both. */
+START_TEST(test_not_resumed)
+{
+    enum tc_ver ver = resume_vers[_i];
+    struct policy p;
+    struct run x;
+    static struct tc_result ctl;
+    struct tc_opts o = {.ver = ver, .act = TC_ACT_WAIT_CLOSE};
+    mkpol(&p);
+    p.data_reuse_required = true;
+    struct tls_ctx *ctx = mkctx(&p);
+    control_session(ctx, ver, &ctl);
+    run_start(&x, ctx, TLS_ROLE_DATA, &o, 5000);
+    ck_assert(x.c == NULL);
+    ck_assert_int_eq(x.why, TLS_FAIL_NOT_RESUMED);
+    ck_assert_str_eq(x.err, "data connection did not resume the control connection's TLS session "
+                            "(data-reuse required)");
+    run_end(&x);
+    if (ctl.is13) {
+        ck_assert_int_ne(x.r.hs_ret, 0);
+    } else {
+        ck_assert_int_eq(x.r.hs_ret, 0);
+        ck_assert_msg(x.r.peer_close_seen, "no close_notify before the refusal (-0x%04x)",
+                      (unsigned)-x.r.post_ret);
+    }
     mbedtls_ssl_session_free(&ctl.session);
     tls_free(ctx);
 }
@@ -1086,6 +1197,7 @@ START_TEST(test_min13)
     struct tls_ctx *ctx = mkctx(&p);
     run_start(&x, ctx, TLS_ROLE_CONTROL, &o, 5000);
     ck_assert(x.c == NULL);
+    ck_assert_int_eq(x.why, TLS_FAIL_OLD_VERSION);
     ck_assert_msg(strstr(x.err, "the policy requires TLS 1.3") != NULL, "%s", x.err);
     run_end(&x);
     tls_free(ctx);
@@ -1216,6 +1328,7 @@ int main(void)
     tcase_set_timeout(tr, 60);
     tcase_add_loop_test(tr, test_resume, 0, N(resume_vers));
     tcase_add_test(tr, test_resume_other_suite);
+    tcase_add_loop_test(tr, test_not_resumed, 0, N(resume_vers));
 #if TC_HAVE_13
     tcase_add_test(tr, test_tickets);
 #endif
