@@ -39,39 +39,14 @@
 
 #include "log.h"
 #include "sys.h"
+#include "sys_net.h"
 #include "tls_hash.h"
 #include "tls_priv.h"
 
 /* Limits of the engine alone (tls_priv.h has the shared ones). */
 #define TLS_SESSION_MAX (64 * 1024) /* a saved session, client cert included */
 #define TLS_TICKET_LIFETIME 604800  /* RFC 8446 §4.6.1: at most 7 days */
-#define TLS_REFUSE_CLOSE_MS 1000 /* close_notify to a data connection refused after its handshake  \
-                                  */
-
-/* ------------------------------------------------------------ small helpers */
-
-/* "msg: -0x7780 SSL - A fatal alert message was received from our peer" */
-void tls_fmt_error(char *out, size_t n, int ret, const char *what)
-{
-    char e[160] = "";
-#if defined(MBEDTLS_ERROR_C)
-    mbedtls_strerror(ret, e, sizeof e);
-#endif
-    (void)sys_fmt(out, n, "%s: -0x%04x %s", what, (unsigned)(ret < 0 ? -ret : ret), e);
-}
-
-void tls_hex(const unsigned char *in, size_t n, char *out, size_t outsz)
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t j = 0;
-    for (size_t i = 0; i < n && j + 2 < outsz; i++) {
-        out[j++] = digits[in[i] >> 4];
-        out[j++] = digits[in[i] & 15];
-    }
-    if (outsz > 0) {
-        out[j] = '\0';
-    }
-}
+#define TLS_REFUSE_CLOSE_MS 1000    /* close_notify to a refused data connection */
 
 /* ------------------------------------------------------------ the bio */
 
@@ -132,10 +107,7 @@ static int fd_recv(struct tls_conn *c, unsigned char *buf, size_t len)
      * record in two calls (header, body): a poll before each was a third of
      * the session's syscalls. A non-socket (unit tests' pipes) takes the
      * poll-then-read path. */
-    ssize_t r;
-    do {
-        r = recv(c->rfd, buf, len, MSG_DONTWAIT);
-    } while (r < 0 && errno == EINTR);
+    ssize_t r = sys_recv_nowait(c->rfd, buf, len);
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOTSOCK)) {
         int e = bio_wait(c, false);
         if (e != 0) {
@@ -189,21 +161,20 @@ static int bio_send(void *p, const unsigned char *buf, size_t len)
     /* PERF: as in fd_recv, try first and poll only on a full socket. */
     bool waited = false;
     for (;;) {
-        /* MSG_NOSIGNAL: a peer that closed must give EPIPE, not SIGPIPE. */
-        ssize_t r = send(c->wfd, buf, len, MSG_NOSIGNAL | (waited ? 0 : MSG_DONTWAIT));
+        /* sys_send: a peer that closed gives EPIPE, not SIGPIPE. */
+        ssize_t r = sys_send(c->wfd, buf, len, !waited);
         if (r < 0 && errno == ENOTSOCK) {
+            /* A non-socket (never in a session: ftpsd-inetd refuses one)
+             * is polled first, then written whole. */
             if (!waited) {
                 errno = EAGAIN;
             } else {
-                r = write(c->wfd, buf, len);
+                r = sys_write_all(c->wfd, buf, len) ? (ssize_t)len : -1;
             }
         }
         if (r >= 0) {
             c->sent = true;
             return (int)r;
-        }
-        if (errno == EINTR) {
-            continue;
         }
         if ((errno == EAGAIN || errno == EWOULDBLOCK) && !waited) {
             int e = bio_wait(c, true);
@@ -415,8 +386,8 @@ static void keylog_line(struct tls_ctx *ctx, const char *label, const unsigned c
     if (ctx->keylog_fd < 0 || len > 64) {
         return;
     }
-    tls_hex(cr, 32, rh, sizeof rh);
-    tls_hex(secret, len, sh, sizeof sh);
+    tls_hash_hex(cr, 32, rh, sizeof rh);
+    tls_hash_hex(secret, len, sh, sizeof sh);
     if (!sys_fmt(line, sizeof line, "%s %s %s\n", label, rh, sh) ||
         !sys_write_all(ctx->keylog_fd, line, strlen(line))) {
         if (!ctx->keylog_failed) {
@@ -531,18 +502,6 @@ static void conn_free(struct tls_conn *c)
     free(c);
 }
 
-static void set_nodelay(int fd)
-{
-    int one = 1;
-    /* SPEC §5: mbed TLS sends handshake messages one by one; without
-     * TCP_NODELAY each waits ~40 ms for a delayed ACK. A non-TCP fd (unit
-     * tests' socketpairs) cannot have it and loses nothing. */
-    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 && errno != ENOTSOCK &&
-        errno != EOPNOTSUPP && errno != ENOPROTOOPT && errno != EINVAL) {
-        debug("TCP_NODELAY on fd %d: %s", fd, strerror(errno));
-    }
-}
-
 #if TLS_HAVE_13
 /* A fresh ticket key for each control session: tickets of an earlier
  * control session of this process (before REIN) stop working too. */
@@ -574,9 +533,13 @@ static struct tls_conn *conn_new(struct tls_ctx *ctx, int rfd, int wfd, enum tls
     c->wfd = wfd;
     c->role = role;
     c->clear_alert = -1;
-    set_nodelay(rfd);
+    /* SPEC §5: mbed TLS sends handshake messages one by one; without
+     * TCP_NODELAY (sys_tune_socket) each waits ~40 ms for a delayed ACK. A
+     * non-TCP fd (unit tests' socketpairs) cannot have it and loses
+     * nothing. */
+    sys_tune_socket(rfd);
     if (wfd != rfd) {
-        set_nodelay(wfd);
+        sys_tune_socket(wfd);
     }
     return c;
 }
@@ -856,9 +819,7 @@ static enum next_bytes peek_next(struct tls_conn *c)
     unsigned char first = 0;
     ssize_t r = -1;
     if (w == 1) {
-        do {
-            r = recv(c->rfd, &first, 1, MSG_PEEK);
-        } while (r < 0 && errno == EINTR);
+        r = sys_recv_peek(c->rfd, &first, 1);
     }
     if (r != 1) {
         return NEXT_ERROR;

@@ -25,6 +25,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "sys.h"
+#include "sys_fs.h"
 #include "tls_hash.h"
 #include "tls_priv.h"
 
@@ -103,7 +104,7 @@ static void check_cert(struct check *k, int i, mbedtls_ctr_drbg_context *drbg)
             found(k, true);
         }
         /* A warning, not an error (SPEC §5): the key still works. */
-        if (stat(pol->key[i], &st) == 0 && (st.st_mode & 077) != 0) {
+        if (sys_stat(pol->key[i], &st) == 0 && (st.st_mode & 077) != 0) {
             (void)sys_fmt(k->msg, sizeof k->msg,
                           "warning: key %s is readable by group or other (mode %04o); "
                           "chmod 600 it",
@@ -206,7 +207,7 @@ static bool write_file(const char *path, const void *data, size_t n, mode_t mode
 {
     /* O_NOFOLLOW: run as root, --gen-cert must not be redirected through
      * a symlink planted in a shared directory. */
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, mode);
+    int fd = sys_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, mode);
     if (fd < 0) {
         (void)sys_fmt(msg, msgsz, "cannot create %s: %s", path,
                       errno == ELOOP ? "it is a symlink (refusing to follow it)" : strerror(errno));
@@ -214,9 +215,9 @@ static bool write_file(const char *path, const void *data, size_t n, mode_t mode
     }
     /* An existing file keeps its old mode through open(2): narrow it
      * before the secret is written. */
-    bool ok = fchmod(fd, mode) == 0 && sys_write_all(fd, data, n) && fsync(fd) == 0;
+    bool ok = sys_fchmod(fd, mode) == 0 && sys_write_all(fd, data, n) && sys_fsync(fd) == 0;
     int saved = errno;
-    if (close(fd) != 0 && ok) {
+    if (sys_close(fd) != 0 && ok) {
         ok = false;
         saved = errno;
     }
@@ -368,7 +369,7 @@ static bool write_outputs(struct gen *g, const char *cert_path, const char *key_
         (void)sys_fmt(g->msg, sizeof g->msg, "SHA-256 failed");
         goto out;
     }
-    tls_hex(hash, sizeof hash, hex, sizeof hex);
+    tls_hash_hex(hash, sizeof hash, hex, sizeof hex);
     ok = sys_fmt(fp, fpsz, "sha256:%s", hex);
     if (!ok) {
         (void)sys_fmt(g->msg, sizeof g->msg, "fingerprint buffer too small");

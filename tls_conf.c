@@ -26,6 +26,7 @@
 
 #include "log.h"
 #include "sys.h"
+#include "sys_fs.h"
 #include "tls_priv.h"
 
 #if TLS_MBEDTLS3
@@ -107,11 +108,6 @@ bool tls_rng_seed(mbedtls_ctr_drbg_context *drbg, char *msg, size_t n)
     return true;
 }
 
-bool tls_suite_is13(int id)
-{
-    return id >= 0x1301 && id <= 0x1305;
-}
-
 /* Finds a suite id by mbed TLS name ("TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256",
  * "TLS1-3-AES-128-GCM-SHA256"), IANA name ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
  * "TLS_AES_128_GCM_SHA256") or OpenSSL alias, any case. 0 if this build
@@ -156,16 +152,6 @@ int tls_suite_id(const char *name)
         return mbedtls_ssl_get_ciphersuite_id(alt);
     }
     return 0;
-}
-
-const char *tls_suite_name(int id, char *buf, size_t n)
-{
-    const char *s = mbedtls_ssl_get_ciphersuite_name(id);
-    if (s == NULL || strcmp(s, "unknown") == 0) {
-        (void)sys_fmt(buf, n, "0x%04x", (unsigned)id);
-        return buf;
-    }
-    return s;
 }
 
 /* Builds the suite list of the policy (or the default) into out[]; false
@@ -245,11 +231,11 @@ bool tls_check_min(const struct policy *pol, bool has13, bool has12, char *msg, 
 static void file_reason(const char *path, char *buf, size_t n)
 {
     struct stat st;
-    if (stat(path, &st) != 0) {
+    if (sys_stat(path, &st) != 0) {
         (void)sys_fmt(buf, n, "%s", strerror(errno));
     } else if (!S_ISREG(st.st_mode)) {
         (void)sys_fmt(buf, n, "not a regular file");
-    } else if (access(path, R_OK) != 0) {
+    } else if (!sys_readable(path)) {
         (void)sys_fmt(buf, n, "%s", strerror(errno));
     } else {
         (void)sys_fmt(buf, n, "unreadable");
@@ -472,7 +458,7 @@ static struct tls_ctx *ctx_new(const struct policy *pol)
 static void ctx_free(struct tls_ctx *ctx)
 {
     if (ctx->keylog_fd >= 0) {
-        (void)close(ctx->keylog_fd);
+        (void)sys_close(ctx->keylog_fd);
     }
     tls_cache_clear(ctx);
 #if TLS_HAVE_13
@@ -539,8 +525,8 @@ static bool open_keylog(struct tls_ctx *ctx, const struct policy *pol, char *msg
     if (pol->keylog == NULL) {
         return true;
     }
-    ctx->keylog_fd =
-        open(pol->keylog, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
+    ctx->keylog_fd = sys_open(
+        pol->keylog, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
     if (ctx->keylog_fd < 0) {
         (void)sys_fmt(msg, n, "keylog %s: %s", pol->keylog,
                       errno == ELOOP ? "is a symlink (refusing to follow it)" : strerror(errno));
@@ -551,8 +537,8 @@ static bool open_keylog(struct tls_ctx *ctx, const struct policy *pol, char *msg
      * hand them the traffic: it must be ours, and it is narrowed to
      * 0600 whatever mode it had. */
     struct stat st;
-    if (fstat(ctx->keylog_fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-        fchmod(ctx->keylog_fd, 0600) != 0) {
+    if (sys_fstat(ctx->keylog_fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+        sys_fchmod(ctx->keylog_fd, 0600) != 0) {
         (void)sys_fmt(msg, n, "keylog %s: must be a regular file owned by the user ftpsd starts as",
                       pol->keylog);
         return false;

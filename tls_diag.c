@@ -10,15 +10,19 @@
  * applies gives the tls_fail value the caller maps to a reply and the text
  * that goes to the log and into tls_accept's err. The texts are what
  * administrators (and the e2e tests) grep for: change them with care.
- * Also here: the names of versions, groups and alerts. */
+ * Also here, for every tls*.c file: the names of versions, groups, alerts
+ * and suites, and mbed TLS errors in words. It calls nothing of the other
+ * tls*.c files: they all call it. */
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include <mbedtls/error.h>
 #include <mbedtls/ssl_ciphersuites.h>
 
 #include "log.h"
 #include "sys.h"
+#include "sys_net.h"
 #include "tls_priv.h"
 
 #if !TLS_MBEDTLS3
@@ -32,6 +36,31 @@
 static const uint16_t our_groups[] = {GROUP_X25519, GROUP_P256};
 
 /* ------------------------------------------------------------ names */
+
+/* "msg: -0x7780 SSL - A fatal alert message was received from our peer" */
+void tls_fmt_error(char *out, size_t n, int ret, const char *what)
+{
+    char e[160] = "";
+#if defined(MBEDTLS_ERROR_C)
+    mbedtls_strerror(ret, e, sizeof e);
+#endif
+    (void)sys_fmt(out, n, "%s: -0x%04x %s", what, (unsigned)(ret < 0 ? -ret : ret), e);
+}
+
+bool tls_suite_is13(int id)
+{
+    return id >= 0x1301 && id <= 0x1305;
+}
+
+const char *tls_suite_name(int id, char *buf, size_t n)
+{
+    const char *s = mbedtls_ssl_get_ciphersuite_name(id);
+    if (s == NULL || strcmp(s, "unknown") == 0) {
+        (void)sys_fmt(buf, n, "0x%04x", (unsigned)id);
+        return buf;
+    }
+    return s;
+}
 
 static const char *version_name(unsigned v)
 {
@@ -188,7 +217,7 @@ static void list_suites(char *out, size_t n, const uint16_t *ids16, const int *i
 static int salvage_alert(const struct tls_conn *c)
 {
     unsigned char b[7];
-    ssize_t n = recv(c->rfd, b, sizeof b, MSG_DONTWAIT);
+    ssize_t n = sys_recv_nowait(c->rfd, b, sizeof b);
     /* SECURITY: client bytes: only an exact 2-byte alert record counts. */
     if (n == (ssize_t)sizeof b && b[0] == MBEDTLS_SSL_MSG_ALERT && b[1] == 3 && b[3] == 0 &&
         b[4] == 2 && b[5] == MBEDTLS_SSL_ALERT_LEVEL_FATAL) {

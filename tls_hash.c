@@ -5,7 +5,8 @@
  * iteration, which costs four SHA-256 compressions; here the inner and
  * outer states of the keyed HMAC (key XOR ipad / opad, one block each) are
  * computed once and cloned for every run, so a run costs two. On a router
- * this cost dominates a login, so it is worth the few lines.
+ * this cost dominates a login, so it is worth the few lines. Also the hex
+ * form of digests and secrets (fingerprints, the key log).
  *
  * It lives beside tls.c because 2.28 and 3.6 name the SHA-256 calls
  * differently, and every such difference stays in the tls*.c files
@@ -87,4 +88,17 @@ void tls_hash_hmac_free(struct tls_hash_hmac *h)
     mbedtls_sha256_free(&h->inner);
     mbedtls_sha256_free(&h->outer);
     mbedtls_sha256_free(&h->work);
+}
+
+void tls_hash_hex(const unsigned char *in, size_t n, char *out, size_t outsz)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t j = 0;
+    for (size_t i = 0; i < n && j + 2 < outsz; i++) {
+        out[j++] = digits[in[i] >> 4];
+        out[j++] = digits[in[i] & 15];
+    }
+    if (outsz > 0) {
+        out[j] = '\0';
+    }
 }

@@ -14,6 +14,9 @@
 /* out = SHA-256(in). False only on a library failure. */
 bool tls_hash_sha256(const unsigned char *in, size_t n, unsigned char out[TLS_HASH_SHA256_LEN]);
 
+/* Lower-case hex of in[0..n), NUL-terminated, cut to fit outsz. */
+void tls_hash_hex(const unsigned char *in, size_t n, char *out, size_t outsz);
+
 /* HMAC-SHA256 under one key, prepared once: the hash states after absorbing
  * key^ipad and key^opad, and a scratch state. */
 struct tls_hash_hmac {

@@ -152,12 +152,11 @@ struct tls_conn {
     char sni[TLS_SNI_MAX];
 };
 
+/* The files call down this list, never up: tls_admin.c, tls_conf.c,
+ * tls.c, tls_diag.c (mk/lint.py checks the call graph has no cycle). */
+
 /* ------------------------------------------------------------ tls.c */
 
-/* "what: -0x7780 SSL - A fatal alert message was received from our peer" */
-void tls_fmt_error(char *out, size_t n, int ret, const char *what);
-/* Lower-case hex of in[0..n), NUL-terminated, cut to fit outsz. */
-void tls_hex(const unsigned char *in, size_t n, char *out, size_t outsz);
 /* Empties the one-entry session cache, wiping the saved session. */
 void tls_cache_clear(struct tls_ctx *ctx);
 /* Installs the engine's callbacks on a configuration: SNI, the session
@@ -169,13 +168,9 @@ void tls_conf_hooks(struct tls_ctx *ctx, mbedtls_ssl_config *conf, enum tls_role
 /* psa_crypto_init (3.x) and a CTR_DRBG seeded from getrandom(2); false
  * with a message. */
 bool tls_rng_seed(mbedtls_ctr_drbg_context *drbg, char *msg, size_t n);
-/* TLS 1.3 suite ids (0x1301-0x1305). */
-bool tls_suite_is13(int id);
 /* A suite id from an mbed TLS, IANA or OpenSSL name, any case; 0 if this
  * build does not know it. */
 int tls_suite_id(const char *name);
-/* The suite's mbed TLS name, or its hex id written into buf. */
-const char *tls_suite_name(int id, char *buf, size_t n);
 /* The policy's suite list (or the default) into out[], 0-terminated;
  * false with a message naming the first unknown suite. *has13 / *has12
  * say whether TLS 1.3 / TLS 1.2 suites are in it. */
@@ -197,6 +192,13 @@ bool tls_check_pair(mbedtls_x509_crt *crt, mbedtls_pk_context *pk, const char *c
                     size_t n);
 
 /* ------------------------------------------------------------ tls_diag.c */
+
+/* "what: -0x7780 SSL - A fatal alert message was received from our peer" */
+void tls_fmt_error(char *out, size_t n, int ret, const char *what);
+/* TLS 1.3 suite ids (0x1301-0x1305). */
+bool tls_suite_is13(int id);
+/* The suite's mbed TLS name, or its hex id written into buf. */
+const char *tls_suite_name(int id, char *buf, size_t n);
 
 /* Why a handshake failed, in an administrator's words (into msg), from
  * what the ClientHello offered and what mbed TLS returned (ret). */

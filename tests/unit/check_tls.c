@@ -92,7 +92,7 @@ static void run_start(struct run *x, struct tls_ctx *ctx, enum tls_role role,
     tc_result_init(&x->r);
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, x->sv), 0);
     tc_start(&x->t, x->sv[1], o, &x->r);
-    x->why = (enum tls_fail)-1;
+    x->why = TLS_FAIL_OTHER; /* no case expects it: tls_accept must overwrite it */
     x->c = tls_accept(ctx, x->sv[0], x->sv[0], role, timeout_ms, &x->why, x->err, sizeof x->err);
 }
 
@@ -157,10 +157,10 @@ struct hs_case {
     bool distrust;  /* the client verifies the server against another CA */
     int timeout_ms; /* 0: 5000 */
     bool ok;
-    const char *err_has; /* the server's diagnosis contains this */
-    enum tls_fail fail;  /* and tls_accept's reason (TLS_FAIL_NONE: ok) */
+    const char *err_has;    /* the server's diagnosis contains this */
+    enum tls_fail fail;     /* and tls_accept's reason (TLS_FAIL_NONE: ok) */
     enum tls_fail fail_alt; /* another reason the race may give; 0: none */
-    int alert;           /* the fatal alert the client must see; 0: not checked */
+    int alert;              /* the fatal alert the client must see; 0: not checked */
     int peer;
     const char *alpn_got;
 };
@@ -288,7 +288,8 @@ static const struct hs_case hs_cases[] = {
      .fail = TLS_FAIL_ALERT},
     {.name = "TLS 1.2 ClientHello with only P-384 and P-521",
      .raw = RAW_P384,
-     .err_has = "no shared curve: the client offered only P-384, P-521; ftpsd uses X25519 and P-256",
+     .err_has =
+         "no shared curve: the client offered only P-384, P-521; ftpsd uses X25519 and P-256",
      .fail = TLS_FAIL_NO_SHARED_GROUP},
     {.name = "SSLv2-format hello",
      .raw = RAW_SSLV2,
@@ -323,8 +324,8 @@ static const struct hs_case hs_cases[] = {
 /* tc_build_hello offers X25519 and P-256; this makes them P-384 and P-521. */
 static void only_p384(unsigned char *hello, size_t n)
 {
-    static const unsigned char groups[] = {0x00, 0x0a, 0x00, 0x06, 0x00, 0x04,
-                                           0x00, 0x1d, 0x00, 0x17};
+    static const unsigned char groups[] = {0x00, 0x0a, 0x00, 0x06, 0x00,
+                                           0x04, 0x00, 0x1d, 0x00, 0x17};
     for (size_t i = 0; i + sizeof groups <= n; i++) {
         if (memcmp(hello + i, groups, sizeof groups) == 0) {
             hello[i + 7] = 0x18;
@@ -345,10 +346,9 @@ START_TEST(test_handshake)
     static const uint16_t old_suites[] = {0xc009, 0xc013, 0x002f, 0x00ff};
     static const uint16_t new_suites[] = {0xc02b, 0xcca9}; /* ECDHE-ECDSA, GCM / ChaCha20 */
     /* SSLv2 CLIENT-HELLO (RFC 6101 E.1): version 3.1, one SSLv2 suite. */
-    static const unsigned char sslv2_hello[] = {0x80, 0x1b, 0x01, 0x03, 0x01, 0x00, 0x03, 0x00,
-                                                0x00, 0x00, 0x10, 0x01, 0x00, 0x80, 0x00, 0x01,
-                                                0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09,
-                                                0x0a, 0x0b, 0x0c, 0x0d, 0x0e};
+    static const unsigned char sslv2_hello[] = {
+        0x80, 0x1b, 0x01, 0x03, 0x01, 0x00, 0x03, 0x00, 0x00, 0x00, 0x10, 0x01, 0x00, 0x80, 0x00,
+        0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e};
     struct run x;
 
     mkpol(&p);
@@ -653,7 +653,7 @@ static int handshake_with(struct tls_ctx *ctx, enum tls_role role, enum tc_ver v
     struct run x;
     struct tc_opts o = {.ver = ver, .resume = session, .suites = suites, .act = TC_ACT_CLOSE};
     run_start(&x, ctx, role, &o, 5000);
-    int res = x.c != NULL                    ? (tls_resumed(x.c) ? HS_RESUMED : HS_FULL)
+    int res = x.c != NULL                     ? (tls_resumed(x.c) ? HS_RESUMED : HS_FULL)
               : x.why == TLS_FAIL_NOT_RESUMED ? HS_REFUSED
                                               : HS_FAILED;
     snprintf(err, errsz, "%s", x.err);
