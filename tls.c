@@ -43,11 +43,6 @@
 #include "tls_hash.h"
 #include "tls_priv.h"
 
-/* Limits of the engine alone (tls_priv.h has the shared ones). */
-#define TLS_SESSION_MAX (64 * 1024) /* a saved session, client cert included */
-#define TLS_TICKET_LIFETIME 604800  /* RFC 8446 §4.6.1: at most 7 days */
-#define TLS_REFUSE_CLOSE_MS 1000    /* close_notify to a refused data connection */
-
 /* ------------------------------------------------------------ the bio */
 
 /* Waits for fd within the current call's deadline: 1 ready, 0 timeout, -1. */
@@ -303,7 +298,7 @@ static int cache_set(struct tls_ctx *ctx, const unsigned char *id, size_t idlen,
         return 1;
     }
     int ret = mbedtls_ssl_session_save(session, NULL, 0, &need);
-    if (ret != MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL || need == 0 || need > TLS_SESSION_MAX) {
+    if (ret != MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL || need == 0 || need > DEFS_TLS_SESSION_MAX) {
         return 1;
     }
     unsigned char *blob = malloc(need);
@@ -513,7 +508,7 @@ static int ticket_key_renew(struct tls_ctx *ctx)
         ctx->ticket_ready = false;
     }
     int ret = mbedtls_ssl_ticket_setup(&ctx->ticket, mbedtls_ctr_drbg_random, &ctx->drbg,
-                                       MBEDTLS_CIPHER_AES_256_GCM, TLS_TICKET_LIFETIME);
+                                       MBEDTLS_CIPHER_AES_256_GCM, DEFS_TLS_TICKET_LIFETIME);
     ctx->ticket_ready = ret == 0;
     return ret;
 }
@@ -625,7 +620,7 @@ static void set_why(enum tls_fail *why, enum tls_fail v)
 struct tls_conn *tls_accept(struct tls_ctx *ctx, int rfd, int wfd, enum tls_role role,
                             int timeout_ms, enum tls_fail *why, char *err, size_t errsz)
 {
-    char msg[TLS_MSG_MAX] = "";
+    char msg[DEFS_TLS_MSG_MAX] = "";
     enum tls_fail fail = TLS_FAIL_INTERNAL;
     struct tls_conn *c = conn_new(ctx, rfd, wfd, role);
     if (c == NULL) {
@@ -658,7 +653,7 @@ struct tls_conn *tls_accept(struct tls_ctx *ctx, int rfd, int wfd, enum tls_role
      * here, with close_notify so the client sees a clean end before the
      * caller's reply. */
     if (role == TLS_ROLE_DATA && ctx->data_reuse_required && !c->resumed) {
-        (void)tls_close(c, false, TLS_REFUSE_CLOSE_MS);
+        (void)tls_close(c, false, DEFS_TLS_REFUSE_CLOSE_MS);
         set_why(why, TLS_FAIL_NOT_RESUMED);
         (void)sys_copy(err, errsz, TLS_MSG_NOT_RESUMED);
         return NULL;
@@ -708,7 +703,7 @@ ssize_t tls_read(struct tls_conn *c, void *buf, size_t n, int timeout_ms)
         if (c->eof || (ret == MBEDTLS_ERR_NET_RECV_FAILED && c->io_errno == ECONNRESET)) {
             return TLS_IO_TRUNCATED;
         }
-        char msg[TLS_MSG_MAX];
+        char msg[DEFS_TLS_MSG_MAX];
         tls_fmt_error(msg, sizeof msg, ret, "TLS read");
         info("%s", msg);
         return TLS_IO_ERROR;
@@ -734,7 +729,7 @@ ssize_t tls_write(struct tls_conn *c, const void *buf, size_t n)
             }
             continue;
         }
-        char msg[TLS_MSG_MAX];
+        char msg[DEFS_TLS_MSG_MAX];
         tls_fmt_error(msg, sizeof msg, ret, "TLS write");
         info("%s", msg);
         return TLS_IO_ERROR;

@@ -41,7 +41,7 @@ struct check {
     pol_report_fn *report;
     void *rctx;
     int errors;
-    char msg[TLS_MSG_MAX];
+    char msg[DEFS_TLS_MSG_MAX];
 };
 
 /* Reports k->msg, as an error or (false) a warning. */
@@ -56,7 +56,7 @@ static void found(struct check *k, bool error)
 static void check_suites(struct check *k)
 {
     const struct policy *pol = k->pol;
-    int suites[TLS_SUITES_MAX];
+    int suites[DEFS_TLS_SUITES_MAX];
     size_t nsuites = 0;
     bool has13 = false, has12 = false, bad_name = false;
     /* Every suite name, not just the first bad one. */
@@ -238,7 +238,7 @@ struct gen {
     mbedtls_ctr_drbg_context drbg;
     mbedtls_pk_context key;
     mbedtls_x509write_cert crt;
-    char msg[TLS_MSG_MAX];
+    char msg[DEFS_TLS_MSG_MAX];
 };
 
 static bool make_key(struct gen *g)

@@ -165,7 +165,7 @@ bool tls_build_suites(const struct policy *pol, int *out, size_t *nout, bool *ha
     if (pol->ciphers == NULL) {
         for (size_t i = 0; i < sizeof default_suites / sizeof default_suites[0]; i++) {
             int id = mbedtls_ssl_get_ciphersuite_id(default_suites[i]);
-            if (id != 0 && n + 1 < TLS_SUITES_MAX) {
+            if (id != 0 && n + 1 < DEFS_TLS_SUITES_MAX) {
                 out[n++] = id;
             }
         }
@@ -184,7 +184,7 @@ bool tls_build_suites(const struct policy *pol, int *out, size_t *nout, bool *ha
             for (size_t j = 0; j < n; j++) {
                 dup = dup || out[j] == id;
             }
-            if (!dup && n + 1 < TLS_SUITES_MAX) {
+            if (!dup && n + 1 < DEFS_TLS_SUITES_MAX) {
                 out[n++] = id;
             }
         }
@@ -551,7 +551,7 @@ static bool open_keylog(struct tls_ctx *ctx, const struct policy *pol, char *msg
 
 struct tls_ctx *tls_init(const struct policy *pol, char *err, size_t errsz)
 {
-    char msg[TLS_MSG_MAX] = "";
+    char msg[DEFS_TLS_MSG_MAX] = "";
     bool has13 = false, has12 = false;
     struct tls_ctx *ctx = ctx_new(pol);
     if (ctx == NULL) {

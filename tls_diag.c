@@ -518,7 +518,7 @@ enum tls_fail tls_diagnose(struct tls_conn *c, int ret, char *msg, size_t n)
 void tls_log_success(const struct tls_conn *c)
 {
     const struct tls_ctx *ctx = c->ctx;
-    char line[TLS_MSG_MAX], g[8], subj[256];
+    char line[DEFS_TLS_MSG_MAX], g[8], subj[256];
     size_t pos = 0;
     bool v13 = false;
 #if TLS_HAVE_13

@@ -78,7 +78,7 @@ static void ext_groups(struct tls_hello *h, struct rd e)
     h->has_groups = true;
     while (l.left >= 2) {
         uint16_t g = (uint16_t)rd_u16(&l);
-        if (!tls_hello_is_grease(g) && h->ngroups < TLS_HELLO_GROUPS) {
+        if (!tls_hello_is_grease(g) && h->ngroups < DEFS_TLS_HELLO_GROUPS) {
             h->groups[h->ngroups++] = g;
         }
     }
@@ -149,7 +149,7 @@ static void ext_key_share(struct tls_hello *h, struct rd e)
     while (l.left >= 4 && !l.bad) {
         uint16_t g = (uint16_t)rd_u16(&l);
         (void)rd_take(&l, rd_u16(&l));
-        if (!tls_hello_is_grease(g) && h->nshares < TLS_HELLO_SHARES) {
+        if (!tls_hello_is_grease(g) && h->nshares < DEFS_TLS_HELLO_SHARES) {
             h->shares[h->nshares++] = g;
         }
     }
@@ -200,7 +200,7 @@ void tls_hello_parse(const unsigned char *buf, size_t len, struct tls_hello *h)
     while (s.left >= 2) {
         uint16_t id = (uint16_t)rd_u16(&s);
         if (!tls_hello_is_grease(id) && id != SCSV_RENEGOTIATION && id != SCSV_FALLBACK &&
-            h->nsuites < TLS_HELLO_SUITES) {
+            h->nsuites < DEFS_TLS_HELLO_SUITES) {
             h->suites[h->nsuites++] = id;
         }
     }

@@ -9,32 +9,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* What is kept of a ClientHello: enough for the diagnostics; the rest of
- * what a client offers is counted out, never stored. */
-#define TLS_HELLO_SUITES 128 /* offered suites kept */
-#define TLS_HELLO_GROUPS 32
-#define TLS_HELLO_SHARES 8
-#define TLS_HELLO_ALPN 96 /* offered ALPN names, joined, for the log */
+#include "defs.h"
 
 /* Protocol versions as they appear on the wire. */
 #define TLS_HELLO_TLS12 0x0303
 #define TLS_HELLO_TLS13 0x0304
 
+/* What is kept of a ClientHello: enough for the diagnostics (the lists are
+ * cut at their DEFS_TLS_HELLO_* limits). */
 struct tls_hello {
     bool handshake;       /* a handshake record holding a ClientHello */
     bool parsed;          /* the whole ClientHello was in it and parsed */
     unsigned max_version; /* highest version offered: 0x0301 = TLS 1.0 ... */
     bool offers13;
-    uint16_t suites[TLS_HELLO_SUITES]; /* without GREASE and signalling suites */
+    uint16_t suites[DEFS_TLS_HELLO_SUITES]; /* without GREASE and signalling suites */
     size_t nsuites;
     bool has_groups;
-    uint16_t groups[TLS_HELLO_GROUPS]; /* supported_groups, without GREASE */
+    uint16_t groups[DEFS_TLS_HELLO_GROUPS]; /* supported_groups, without GREASE */
     size_t ngroups;
-    uint16_t shares[TLS_HELLO_SHARES]; /* groups of the key_share entries */
+    uint16_t shares[DEFS_TLS_HELLO_SHARES]; /* groups of the key_share entries */
     size_t nshares;
     bool has_alpn, alpn_ftp;
-    char alpn[TLS_HELLO_ALPN]; /* "h2, ftp": printable ASCII only, '?' for the rest */
-    bool psk_dhe;              /* psk_key_exchange_modes has psk_dhe_ke */
+    char alpn[DEFS_TLS_HELLO_ALPN]; /* "h2, ftp": printable ASCII only, '?' for the rest */
+    bool psk_dhe;                   /* psk_key_exchange_modes has psk_dhe_ke */
 };
 
 /* Parses buf[0..len), a TLS record header and as much of the record as

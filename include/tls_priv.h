@@ -76,12 +76,10 @@
 #error "TLS compression must be off (CRIME): build mbed TLS without MBEDTLS_ZLIB_SUPPORT"
 #endif
 
-/* Limits shared by the tls*.c files. */
+/* The TLS record limit (RFC 8446 §5.1); the tunable limits are DEFS_TLS_*
+ * in defs.h. */
 #define TLS_REC_MAX 16384               /* TLS plaintext record limit */
 #define TLS_HELLO_BUF (5 + TLS_REC_MAX) /* the first record, header included */
-#define TLS_SUITES_MAX (DEFS_POLICY_VALUES_MAX + 8)
-#define TLS_SNI_MAX 256 /* DNS names are at most 253 */
-#define TLS_MSG_MAX 768 /* one diagnostic line */
 
 /* The reason both TLS 1.2 and 1.3 give for TLS_FAIL_NOT_RESUMED. */
 #define TLS_MSG_NOT_RESUMED                                                                        \
@@ -105,7 +103,7 @@ struct tls_ctx {
     mbedtls_ssl_ticket_context ticket;
     bool ticket_ready;
 #endif
-    int suites[TLS_SUITES_MAX]; /* 0-terminated, as mbed TLS wants it */
+    int suites[DEFS_TLS_SUITES_MAX]; /* 0-terminated, as mbed TLS wants it */
     size_t nsuites;
     bool allow13; /* this build and policy do TLS 1.3 */
     int tls_min;
@@ -149,7 +147,7 @@ struct tls_conn {
     bool alert_next;  /* the last read was a clear 2-byte alert header */
     int clear_alert;  /* a fatal alert the peer sent in clear, -1 none */
     bool has_sni;
-    char sni[TLS_SNI_MAX];
+    char sni[DEFS_HOST_MAX];
 };
 
 /* The files call down this list, never up: tls_admin.c, tls_conf.c,

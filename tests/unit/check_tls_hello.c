@@ -295,9 +295,9 @@ START_TEST(test_hello)
     memset(&h, 0xa5, sizeof h); /* tls_hello_parse must write every field */
     tls_hello_parse(in, len, &h);
     free(in);
-    ck_assert_uint_le(h.nsuites, TLS_HELLO_SUITES);
-    ck_assert_uint_le(h.ngroups, TLS_HELLO_GROUPS);
-    ck_assert_uint_le(h.nshares, TLS_HELLO_SHARES);
+    ck_assert_uint_le(h.nsuites, DEFS_TLS_HELLO_SUITES);
+    ck_assert_uint_le(h.ngroups, DEFS_TLS_HELLO_GROUPS);
+    ck_assert_uint_le(h.nshares, DEFS_TLS_HELLO_SHARES);
     ck_assert_uint_lt(strnlen(h.alpn, sizeof h.alpn), sizeof h.alpn);
     describe(&h, got, sizeof got);
     ck_assert_msg(strcmp(got[0] == ' ' ? got + 1 : got, k->want) == 0,
@@ -322,8 +322,8 @@ START_TEST(test_prefixes)
         tls_hello_parse(in, cut, &h);
         free(in);
         ck_assert_msg(h.parsed == (cut == len), "cut at %zu of %zu: parsed %d", cut, len, h.parsed);
-        ck_assert(h.nsuites <= TLS_HELLO_SUITES && h.ngroups <= TLS_HELLO_GROUPS &&
-                  h.nshares <= TLS_HELLO_SHARES);
+        ck_assert(h.nsuites <= DEFS_TLS_HELLO_SUITES && h.ngroups <= DEFS_TLS_HELLO_GROUPS &&
+                  h.nshares <= DEFS_TLS_HELLO_SHARES);
     }
 }
 END_TEST
