@@ -4,9 +4,9 @@
  * (programs/ssl/ssl_server2.c): ssl_setup on a configuration tls_conf.c
  * made, our own bio callbacks on the inetd fds, a handshake loop that
  * retries only WANT_READ/WANT_WRITE under a deadline, close_notify, one
- * cleanup path. It never writes an FTP reply (STYLE.md habit 6): ftp.c and
- * data.c call the narrow API of tls.h and decide what to say; a failed
- * tls_accept says why as an enum tls_fail.
+ * cleanup path. It never writes an FTP reply (STYLE.md habit 6): AUTH and
+ * the data connection call the narrow API of tls.h and decide what to say;
+ * a failed tls_accept says why as an enum tls_fail.
  *
  * The data-reuse proof (SPEC §4.3) lives here: a one-entry, per-process
  * session cache for TLS 1.2 (no tickets at all), and for TLS 1.3 (mbed TLS
@@ -26,14 +26,9 @@
  * tls_priv.h maps the other tls*.c files. */
 #include <errno.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/platform_util.h>
 

@@ -108,6 +108,8 @@ bool tls_rng_seed(mbedtls_ctr_drbg_context *drbg, char *msg, size_t n)
     return true;
 }
 
+/* ------------------------------------------------------------ cipher suites */
+
 /* Finds a suite id by mbed TLS name ("TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256",
  * "TLS1-3-AES-128-GCM-SHA256"), IANA name ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
  * "TLS_AES_128_GCM_SHA256") or OpenSSL alias, any case. 0 if this build
@@ -227,6 +229,8 @@ bool tls_check_min(const struct policy *pol, bool has13, bool has12, char *msg, 
     }
     return true;
 }
+
+/* ------------------------------------------------------------ certificates and keys */
 
 static void file_reason(const char *path, char *buf, size_t n)
 {

@@ -15,7 +15,6 @@
  * tls*.c files: they all call it. */
 #include <errno.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include <mbedtls/error.h>
 #include <mbedtls/ssl_ciphersuites.h>

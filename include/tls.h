@@ -1,6 +1,7 @@
 /* TLS through mbed TLS, and nothing about FTP (STYLE.md habits 6 and 7): it
- * never writes an FTP reply; ftp.c decides when to call it and what to say.
- * Every difference between mbed TLS 2.28 and 3.6 lives in tls.c alone. */
+ * never writes an FTP reply; its callers decide when to call it and what to
+ * say. Implemented by the tls*.c files (map in tls_priv.h); every difference
+ * between mbed TLS 2.28 and 3.6 lives in them alone. */
 #ifndef FTPSD_TLS_H
 #define FTPSD_TLS_H
 

@@ -1,7 +1,7 @@
 /* What the tls*.c files share, and only they include (the rest of ftpsd
  * sees tls.h): the mbed TLS version switch, the build options TLS needs,
- * the limits several of them use, the process-wide context and the
- * connection, and the helpers one file offers the others.
+ * the record limit, the process-wide context and the connection, and the
+ * helpers one file offers the others.
  *
  *   tls.c        the engine: bio, first record, session cache, tickets,
  *                keylog, accept/read/write/close, accessors
@@ -9,7 +9,7 @@
  *   tls_diag.c   what the log says about a handshake, and why one failed
  *   tls_admin.c  -t (tls_check_policy) and --gen-cert (tls_gen_cert)
  *   tls_hello.c  the ClientHello parser (pure; tls_hello.h)
- *   tls_hash.c   SHA-256 and HMAC for passwd.c (tls_hash.h)
+ *   tls_hash.c   SHA-256, HMAC (passwd.c's PBKDF2) and hex (tls_hash.h)
  *
  * Every difference between mbed TLS 2.28 and 3.6 stays in these files,
  * behind MBEDTLS_VERSION_NUMBER (STYLE.md habit 7). */
