@@ -360,7 +360,8 @@ int main(int argc, char **argv)
     }
     report("tls_init_fresh_process", v, n, "us_wall");
     for (int i = 0; i < n; i++) {
-        v[i] = in_child(first_job, &(struct child_job){.cert = argv[1], .key = argv[2], .ver = TC_VER_12});
+        v[i] = in_child(first_job,
+                        &(struct child_job){.cert = argv[1], .key = argv[2], .ver = TC_VER_12});
         if (v[i] < 0) {
             fprintf(stderr, "first handshake failed in child\n");
             return 1;
@@ -369,7 +370,8 @@ int main(int argc, char **argv)
     report("init+1st_handshake_tls12", v, n, "us_cpu");
 #if TC_HAVE_13
     for (int i = 0; i < n; i++) {
-        v[i] = in_child(first_job, &(struct child_job){.cert = argv[1], .key = argv[2], .ver = TC_VER_DEFAULT});
+        v[i] = in_child(
+            first_job, &(struct child_job){.cert = argv[1], .key = argv[2], .ver = TC_VER_DEFAULT});
         if (v[i] < 0) {
             fprintf(stderr, "first handshake failed in child\n");
             return 1;
