@@ -180,20 +180,16 @@ static bool protect(struct session *s)
         debug("SO_SNDTIMEO: %s", strerror(errno));
     }
     char terr[DEFS_WHY_MAX * 2] = "";
+    enum tls_fail fail = TLS_FAIL_NONE;
     struct tls_conn *c = tls_accept(s->tls, dc->fd, dc->fd, TLS_ROLE_DATA,
-                                    DEFS_DATA_CONNECT_TIMEOUT * 1000, terr, sizeof terr);
-    bool not_resumed = (!c && tls_last_accept_not_resumed()) ||
-                       (c && s->pol->data_reuse_required && !tls_resumed(c));
-    if (c && not_resumed) {
-        /* close_notify, so the client sees a clean end and reads the 522. */
-        (void)tls_close(c, false, 1000);
-        c = NULL;
-    }
+                                    DEFS_DATA_CONNECT_TIMEOUT * 1000, &fail, terr, sizeof terr);
     /* SECURITY: a protected data connection that does not resume the
      * control session could belong to anybody who raced the client to the
      * port (the attack vsftpd's require_ssl_reuse stops); resumption proves
-     * it comes from the party that holds the control session's keys. */
-    if (not_resumed) {
+     * it comes from the party that holds the control session's keys. With
+     * data-reuse required tls_accept refuses it (after close_notify, so the
+     * client sees a clean end and reads the 522). */
+    if (fail == TLS_FAIL_NOT_RESUMED) {
         warn_not_resumed(s);
         data_abandon(s);
         reply(s, FTP_EXT_NETWORK, "Data connection must resume the control connection's TLS session");

@@ -48,7 +48,7 @@ void cmd_auth(struct session *s, const char *arg)
     int timeout = s->login.logged_in ? (int)s->pol->idle * 1000 : (int)(left > 0 ? left : 1);
     char why[DEFS_WHY_MAX * 2];
     struct tls_conn *c = tls_accept(s->tls, s->ctrl_rfd, s->ctrl_wfd, TLS_ROLE_CONTROL, timeout,
-                                    why, sizeof why);
+                                    NULL, why, sizeof why);
     if (!c) {
         err("TLS handshake on the control connection failed: %s", why);
         s->quit = true;

@@ -314,7 +314,7 @@ static int run_session(struct session *s)
     if (pol.implicit) {
         char why[256];
         s->ctrl_tls = tls_accept(s->tls, s->ctrl_rfd, s->ctrl_wfd, TLS_ROLE_CONTROL,
-                                 (int)pol.login_grace * 1000, why, sizeof why);
+                                 (int)pol.login_grace * 1000, NULL, why, sizeof why);
         if (!s->ctrl_tls) {
             err("implicit TLS handshake failed: %s; session ended", why);
             return EXIT_TLS;

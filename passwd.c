@@ -1,11 +1,9 @@
 /* passwd.c — password hashing and checking (SPEC §5 "Passwords").
  *
- * PBKDF2-HMAC-SHA256 (RFC 8018) on mbed TLS's SHA-256. mbed TLS's own
- * mbedtls_pkcs5_pbkdf2_hmac re-keys the HMAC on every iteration, which costs
- * four SHA-256 compressions; here the inner and outer states of the keyed
- * HMAC (key XOR ipad / opad, one block each) are computed once and cloned
- * for every iteration, so an iteration costs two. On a router this cost
- * dominates a login, so it is worth the few lines.
+ * PBKDF2-HMAC-SHA256 (RFC 8018) on tls_hash.c's prepared HMAC: the keyed
+ * inner and outer states are computed once per password, so an iteration
+ * costs two SHA-256 compressions instead of the four of mbed TLS's own
+ * mbedtls_pkcs5_pbkdf2_hmac. On a router this cost dominates a login.
  *
  * The login path calls pw_verify for a known user and pw_waste for an
  * unknown one, so both take the same time (no user enumeration). Every
@@ -18,82 +16,19 @@
 
 #include "mbedtls/base64.h"
 #include "mbedtls/platform_util.h"
-#include "mbedtls/sha256.h"
-#include "mbedtls/version.h"
 
 #include "sys.h"
+#include "tls_hash.h"
 
-/* 2.28 has int-returning `_ret` functions (the plain names are deprecated
- * and void); 3.x dropped the suffix and returns int. */
-#if MBEDTLS_VERSION_NUMBER < 0x03000000
-#define sha256_starts mbedtls_sha256_starts_ret
-#define sha256_update mbedtls_sha256_update_ret
-#define sha256_finish mbedtls_sha256_finish_ret
-#define sha256_oneshot mbedtls_sha256_ret
-#else
-#define sha256_starts mbedtls_sha256_starts
-#define sha256_update mbedtls_sha256_update
-#define sha256_finish mbedtls_sha256_finish
-#define sha256_oneshot mbedtls_sha256
-#endif
-
-#define SHA256_BLOCK 64
-#define SHA256_LEN 32
+#define SHA256_LEN TLS_HASH_SHA256_LEN
 
 /* Salt length pw_hash_string makes and pw_waste imitates. */
 #define PW_SALT_LEN 16
 
-/* The two hash states of HMAC-SHA256 under one key, after absorbing
- * key^ipad and key^opad respectively. */
-struct hmac_state {
-    mbedtls_sha256_context inner, outer;
-};
-
-static bool hmac_setup(struct hmac_state *h, const unsigned char *key, size_t keylen)
-{
-    unsigned char k[SHA256_BLOCK], pad[SHA256_BLOCK];
-    bool ok = true;
-
-    memset(k, 0, sizeof(k));
-    /* RFC 2104: a key longer than the block is replaced by its hash. */
-    if (keylen > SHA256_BLOCK) {
-        ok = sha256_oneshot(key, keylen, k, 0) == 0;
-    } else if (keylen != 0) {
-        memcpy(k, key, keylen);
-    }
-    for (size_t i = 0; i < SHA256_BLOCK; i++) {
-        pad[i] = (unsigned char)(k[i] ^ 0x36);
-    }
-    ok = ok && sha256_starts(&h->inner, 0) == 0 && sha256_update(&h->inner, pad, sizeof(pad)) == 0;
-    for (size_t i = 0; i < SHA256_BLOCK; i++) {
-        pad[i] = (unsigned char)(k[i] ^ 0x5c);
-    }
-    ok = ok && sha256_starts(&h->outer, 0) == 0 && sha256_update(&h->outer, pad, sizeof(pad)) == 0;
-    mbedtls_platform_zeroize(k, sizeof(k));
-    mbedtls_platform_zeroize(pad, sizeof(pad));
-    return ok;
-}
-
-/* out = HMAC(a || b), using `work` as scratch; a clone of each prepared
- * state replaces the two key blocks a fresh HMAC would hash. */
-static bool hmac_run(const struct hmac_state *h, mbedtls_sha256_context *work,
-                     const unsigned char *a, size_t alen, const unsigned char *b, size_t blen,
-                     unsigned char out[SHA256_LEN])
-{
-    mbedtls_sha256_clone(work, &h->inner);
-    if (sha256_update(work, a, alen) != 0 || (blen != 0 && sha256_update(work, b, blen) != 0) ||
-        sha256_finish(work, out) != 0) {
-        return false;
-    }
-    mbedtls_sha256_clone(work, &h->outer);
-    return sha256_update(work, out, SHA256_LEN) == 0 && sha256_finish(work, out) == 0;
-}
-
 bool pw_pbkdf2_sha256(const unsigned char *pw, size_t pwlen, const unsigned char *salt,
                       size_t saltlen, uint32_t iterations, unsigned char *out, size_t outlen)
 {
-    struct hmac_state h;
-    mbedtls_sha256_context work;
+    struct tls_hash_hmac h;
     unsigned char u[SHA256_LEN], t[SHA256_LEN], ctr[4];
     uint32_t block = 1;
     size_t done = 0;
@@ -107,10 +42,7 @@ bool pw_pbkdf2_sha256(const unsigned char *pw, size_t pwlen, const unsigned char
     if (outlen / SHA256_LEN >= UINT32_MAX) {
         return false;
     }
-    mbedtls_sha256_init(&h.inner);
-    mbedtls_sha256_init(&h.outer);
-    mbedtls_sha256_init(&work);
-    ok = hmac_setup(&h, pw, pwlen);
+    ok = tls_hash_hmac_setup(&h, pw, pwlen);
     while (ok && done < outlen) {
         size_t take = outlen - done < SHA256_LEN ? outlen - done : SHA256_LEN;
 
@@ -119,10 +51,10 @@ bool pw_pbkdf2_sha256(const unsigned char *pw, size_t pwlen, const unsigned char
         ctr[2] = (unsigned char)(block >> 8);
         ctr[3] = (unsigned char)block;
         /* U1 = HMAC(P, S || INT(i)) */
-        ok = hmac_run(&h, &work, salt, saltlen, ctr, sizeof(ctr), u);
+        ok = tls_hash_hmac_run(&h, salt, saltlen, ctr, sizeof(ctr), u);
         memcpy(t, u, sizeof(t));
         for (uint32_t j = 1; ok && j < iterations; j++) {
-            ok = hmac_run(&h, &work, u, sizeof(u), NULL, 0, u);
+            ok = tls_hash_hmac_run(&h, u, sizeof(u), NULL, 0, u);
             for (size_t k = 0; k < SHA256_LEN; k++) {
                 t[k] ^= u[k];
             }
@@ -133,10 +65,7 @@ bool pw_pbkdf2_sha256(const unsigned char *pw, size_t pwlen, const unsigned char
     }
     mbedtls_platform_zeroize(u, sizeof(u));
     mbedtls_platform_zeroize(t, sizeof(t));
-    /* mbedtls_sha256_free wipes the keyed states. */
-    mbedtls_sha256_free(&h.inner);
-    mbedtls_sha256_free(&h.outer);
-    mbedtls_sha256_free(&work);
+    tls_hash_hmac_free(&h);
     if (!ok) {
         mbedtls_platform_zeroize(out, outlen);
     }

@@ -64,7 +64,7 @@ static double one(struct tls_ctx *ctx, enum tls_role role, const struct tc_opts 
     }
     tc_start(&t, sv[1], o, r);
     double t0 = now_us(CLOCK_THREAD_CPUTIME_ID);
-    struct tls_conn *c = tls_accept(ctx, sv[0], sv[0], role, 5000, err, sizeof err);
+    struct tls_conn *c = tls_accept(ctx, sv[0], sv[0], role, 5000, NULL, err, sizeof err);
     double cpu = now_us(CLOCK_THREAD_CPUTIME_ID) - t0;
     if (c == NULL) {
         fprintf(stderr, "handshake failed: %s\n", err);
@@ -248,7 +248,7 @@ static int bench_xfer(const char *cert, const char *key, int suite, const char *
         return 1;
     }
     tc_start(&t, sv[1], &o, &r);
-    struct tls_conn *c = tls_accept(ctx, sv[0], sv[0], TLS_ROLE_DATA, 5000, err, sizeof err);
+    struct tls_conn *c = tls_accept(ctx, sv[0], sv[0], TLS_ROLE_DATA, 5000, NULL, err, sizeof err);
     if (c == NULL) {
         fprintf(stderr, "%s: %s\n", label, err);
         close(sv[0]);
@@ -360,7 +360,8 @@ int main(int argc, char **argv)
     }
     report("tls_init_fresh_process", v, n, "us_wall");
     for (int i = 0; i < n; i++) {
-        v[i] = in_child(first_job, &(struct child_job){.cert = argv[1], .key = argv[2], .ver = TC_VER_12});
+        v[i] = in_child(first_job,
+                        &(struct child_job){.cert = argv[1], .key = argv[2], .ver = TC_VER_12});
         if (v[i] < 0) {
             fprintf(stderr, "first handshake failed in child\n");
             return 1;
@@ -369,7 +370,8 @@ int main(int argc, char **argv)
     report("init+1st_handshake_tls12", v, n, "us_cpu");
 #if TC_HAVE_13
     for (int i = 0; i < n; i++) {
-        v[i] = in_child(first_job, &(struct child_job){.cert = argv[1], .key = argv[2], .ver = TC_VER_DEFAULT});
+        v[i] = in_child(
+            first_job, &(struct child_job){.cert = argv[1], .key = argv[2], .ver = TC_VER_DEFAULT});
         if (v[i] < 0) {
             fprintf(stderr, "first handshake failed in child\n");
             return 1;

@@ -167,8 +167,7 @@ static void setup(struct end *e, int endpoint, int suite, const char *cert, cons
     mbedtls_ssl_set_bio(&e->ssl, &e->fd, bio_send, bio_recv, NULL);
     while ((ret = mbedtls_ssl_handshake(&e->ssl)) != 0) {
         if (ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE) {
-            fail(endpoint == MBEDTLS_SSL_IS_SERVER ? "server handshake" : "client handshake",
-                 ret);
+            fail(endpoint == MBEDTLS_SSL_IS_SERVER ? "server handshake" : "client handshake", ret);
         }
     }
 }
@@ -356,9 +355,13 @@ static int run(const char *cert, const char *key, int suite, unsigned long long 
     mbedtls_entropy_free(&s.entropy);
     close(s.fd);
     double gib = (double)total / (1024.0 * 1024 * 1024);
-    printf("%s %s %.1f %.3f %.3f\n", cork ? "cork" : fast ? "fast" : down ? "down" : "up",
-           mbedtls_ssl_get_ciphersuite_name(suite),
-           (double)total / wall / 1e6, used / gib, client_cpu / gib);
+    printf("%s %s %.1f %.3f %.3f\n",
+           cork   ? "cork"
+           : fast ? "fast"
+           : down ? "down"
+                  : "up",
+           mbedtls_ssl_get_ciphersuite_name(suite), (double)total / wall / 1e6, used / gib,
+           client_cpu / gib);
     fflush(stdout);
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }

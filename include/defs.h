@@ -88,6 +88,23 @@
 /* A command verb: the longest RFC verb is 4 letters; room for unknown ones
  * to be named in the 500 reply. */
 #define DEFS_VERB_MAX 16
+/* TLS: one diagnostic or log line about a handshake. */
+#define DEFS_TLS_MSG_MAX 768
+/* Cipher suites of one configuration: the policy's, or the defaults. */
+#define DEFS_TLS_SUITES_MAX (DEFS_POLICY_VALUES_MAX + 8)
+/* A saved TLS 1.2 session (the data-reuse cache), client certificate included. */
+#define DEFS_TLS_SESSION_MAX (64 * 1024)
+/* Seconds a TLS 1.3 session ticket lives: RFC 8446 §4.6.1's maximum, 7 days. */
+#define DEFS_TLS_TICKET_LIFETIME 604800
+/* Milliseconds for the close_notify to a data connection refused after its
+ * handshake (it did not resume: data-reuse required). */
+#define DEFS_TLS_REFUSE_CLOSE_MS 1000
+/* What is kept of a ClientHello for the diagnostics: suites, groups, key
+ * shares, and the ALPN names joined for the log. */
+#define DEFS_TLS_HELLO_SUITES 128
+#define DEFS_TLS_HELLO_GROUPS 32
+#define DEFS_TLS_HELLO_SHARES 8
+#define DEFS_TLS_HELLO_ALPN 96
 /* Passwords. */
 #define DEFS_PBKDF2_MIN_ITER 1000u
 #define DEFS_PBKDF2_MAX_ITER 10000000u

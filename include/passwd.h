@@ -23,7 +23,6 @@ void pw_waste(uint32_t iterations, const char *password, size_t len);
 
 /* Makes a `$pbkdf2-sha256$...` string with a fresh 16-byte salt from
  * getrandom(2). Returns false if out is too small or randomness failed. */
-bool pw_hash_string(const char *password, size_t len, uint32_t iterations, char *out,
-                    size_t outsz);
+bool pw_hash_string(const char *password, size_t len, uint32_t iterations, char *out, size_t outsz);
 
 #endif

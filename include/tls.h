@@ -1,6 +1,7 @@
 /* TLS through mbed TLS, and nothing about FTP (STYLE.md habits 6 and 7): it
- * never writes an FTP reply; ftp.c decides when to call it and what to say.
- * Every difference between mbed TLS 2.28 and 3.6 lives in tls.c alone. */
+ * never writes an FTP reply; its callers decide when to call it and what to
+ * say. Implemented by the tls*.c files (map in tls_priv.h); every difference
+ * between mbed TLS 2.28 and 3.6 lives in them alone. */
 #ifndef FTPSD_TLS_H
 #define FTPSD_TLS_H
 
@@ -31,18 +32,36 @@ void tls_free(struct tls_ctx *ctx);
  * unless the directive's line is known). Returns the number of problems. */
 int tls_check_policy(const struct policy *pol, pol_report_fn *report, void *rctx);
 
+/* Why tls_accept failed, for the caller to map to a reply (data.c: 522 for
+ * TLS_FAIL_NOT_RESUMED, 425 for the rest); err says it in words. */
+enum tls_fail {
+    TLS_FAIL_NONE,             /* the handshake succeeded */
+    TLS_FAIL_INTERNAL,         /* out of memory, mbed TLS set-up: not the client's doing */
+    TLS_FAIL_TIMEOUT,          /* the client sent nothing (more) within the timeout */
+    TLS_FAIL_PEER_CLOSED,      /* the client closed or reset the connection */
+    TLS_FAIL_NOT_TLS,          /* clear text, or an SSLv2-format hello */
+    TLS_FAIL_OLD_VERSION,      /* only versions below TLS 1.2, or below tls-min 1.3 */
+    TLS_FAIL_ALPN,             /* ALPN without "ftp" (ALPACA) */
+    TLS_FAIL_NO_SHARED_CIPHER, /* no suite of the policy, or none our certificates serve */
+    TLS_FAIL_NO_SHARED_GROUP,  /* neither X25519 nor P-256 */
+    TLS_FAIL_CLIENT_CERT,      /* client-cert: none sent, or not trusted by client-ca */
+    TLS_FAIL_ALERT,            /* the client sent a fatal alert (it refused our certificate...) */
+    TLS_FAIL_NOT_RESUMED,      /* data-reuse required, and the data connection did not resume */
+    TLS_FAIL_OTHER,            /* any other mbed TLS error, in err */
+};
+
 /* Server-side handshake on (rfd, wfd) within timeout_ms. Control
  * connections fill the one-entry session cache; data connections may only
  * resume from it (see tls_resumed). Logs the outcome (version, suite, group,
  * SNI, ALPN, client certificate) or a diagnosis of the failure, which is also
- * copied into err. NULL on failure. */
+ * copied into err; *why (unless why is NULL) says which failure, or
+ * TLS_FAIL_NONE. With `data-reuse required`, a data connection that does
+ * not resume fails with TLS_FAIL_NOT_RESUMED on every version: TLS 1.3
+ * refuses it in the handshake, a TLS 1.2 handshake completes and is then
+ * ended with close_notify, so the client sees a clean end before the
+ * caller's reply. NULL on failure. */
 struct tls_conn *tls_accept(struct tls_ctx *ctx, int rfd, int wfd, enum tls_role role,
-                            int timeout_ms, char *err, size_t errsz);
-
-/* True if the last tls_accept failed only because a TLS 1.3 data
- * connection could not resume the control session (data-reuse required
- * refuses a full handshake there): the caller answers 522, as for 1.2. */
-bool tls_last_accept_not_resumed(void);
+                            int timeout_ms, enum tls_fail *why, char *err, size_t errsz);
 
 /* Reads decrypted bytes, waiting at most timeout_ms (-1: forever): >0 bytes,
  * 0 clean close_notify, or a TLS_IO_* value. */

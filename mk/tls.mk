@@ -1,5 +1,5 @@
-# tls.c's extra targets (included by the Makefile).
-#   make check-tls                      only the TLS unit tests
+# The TLS files' extra targets (included by the Makefile).
+#   make check-tls                      only the TLS unit tests (tests/unit/check_tls*.c)
 #   make check-tls MBEDTLS_SRC=DIR      the same against an mbed TLS source tree (3.6)
 #   make bench-tools                    the helpers bench/handshake runs
 
@@ -7,8 +7,10 @@ BENCH_BINS := $(BUILD)/bench/hs_bench $(BUILD)/bench/aead_speed
 
 .PHONY: check-tls bench-tools
 
-check-tls: $(BUILD)/tests/check_tls
-	CK_DEFAULT_TIMEOUT=60 $(BUILD)/tests/check_tls
+TLS_UNIT_BINS := $(filter $(BUILD)/tests/check_tls%,$(UNIT_BINS))
+
+check-tls: $(TLS_UNIT_BINS)
+	@rc=0; for t in $(TLS_UNIT_BINS); do CK_DEFAULT_TIMEOUT=60 $$t || rc=1; done; exit $$rc
 
 bench-tools: $(BENCH_BINS)
 
