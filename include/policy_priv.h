@@ -64,6 +64,8 @@ void pol_error(struct pol_parser *p, int line, const char *fmt, ...)
 void pol_bad_choice(struct pol_parser *p, const char *kw, const struct pol_choice *c,
                     const char *got);
 /* Puts a malloc'ed copy of s in *dst; reports running out of memory. */
+/* A malloc copy of s, or NULL. */
+char *pol_dup(const char *s);
 bool pol_copy(struct pol_parser *p, const char *s, char **dst);
 
 /* The blanks that separate values on a policy line. */
