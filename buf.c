@@ -88,4 +88,3 @@ bool buf_put_reply_text(struct obuf *b, const char *s, size_t n)
     }
     return true;
 }
-

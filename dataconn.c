@@ -50,7 +50,8 @@ static int accept_passive(struct session *s, int64_t deadline, enum data_status 
          * the announced port would read a download or write an upload).
          * Another address is dropped unread and the real client may still
          * come until the deadline. */
-        if (!s->pol->fxp && !sys_same_ip((struct sockaddr *)&sa, (struct sockaddr *)&s->peer_addr)) {
+        if (!s->pol->fxp &&
+            !sys_same_ip((struct sockaddr *)&sa, (struct sockaddr *)&s->peer_addr)) {
             char a[DEFS_PEER_STR_MAX];
             if (!sys_addr_str((struct sockaddr *)&sa, len, a, sizeof a, true)) {
                 (void)sys_copy(a, sizeof a, "?");
@@ -192,7 +193,8 @@ static bool protect(struct session *s)
     if (fail == TLS_FAIL_NOT_RESUMED) {
         warn_not_resumed(s);
         data_abandon(s);
-        reply(s, FTP_EXT_NETWORK, "Data connection must resume the control connection's TLS session");
+        reply(s, FTP_EXT_NETWORK,
+              "Data connection must resume the control connection's TLS session");
         return false;
     }
     if (!c) {

@@ -23,15 +23,15 @@
 #include "tls.h"
 
 enum cmd_flags {
-    C_LOGIN = 1u << 0,       /* needs a logged-in user */
-    C_CLEAR_OK = 1u << 1,    /* allowed in the clear even when `ctrl` demands TLS */
-    C_DATA = 1u << 2,        /* opens a data connection: PROT P gate (521); clears REST */
-    C_LOGIN_CMD = 1u << 3,   /* USER/PASS: the `auth` rule applies, refusals are 530 */
-    C_NAMED_USER = 1u << 4,  /* USER: the TLS rule is the named user's own (SPEC §5) */
-    C_KEEPS_RNFR = 1u << 5,  /* RNFR: does not cancel a pending rename */
-    C_ANY_LETTER = 1u << 6,  /* any one of the access letters is enough here; the
-                                handler applies the precise rule (STOR: w, or a
-                                with REST, upload.c) */
+    C_LOGIN = 1u << 0,      /* needs a logged-in user */
+    C_CLEAR_OK = 1u << 1,   /* allowed in the clear even when `ctrl` demands TLS */
+    C_DATA = 1u << 2,       /* opens a data connection: PROT P gate (521); clears REST */
+    C_LOGIN_CMD = 1u << 3,  /* USER/PASS: the `auth` rule applies, refusals are 530 */
+    C_NAMED_USER = 1u << 4, /* USER: the TLS rule is the named user's own (SPEC §5) */
+    C_KEEPS_RNFR = 1u << 5, /* RNFR: does not cancel a pending rename */
+    C_ANY_LETTER = 1u << 6, /* any one of the access letters is enough here; the
+                               handler applies the precise rule (STOR: w, or a
+                               with REST, upload.c) */
 };
 
 /* When the argument decides which row a line matches. */
@@ -43,10 +43,10 @@ enum cmd_arg {
 
 struct cmd {
     const char *verb;
-    const char *sub;          /* SITE subcommand, NULL for none */
+    const char *sub; /* SITE subcommand, NULL for none */
     enum cmd_arg arg;
     unsigned flags;
-    uint32_t access;          /* letters the user needs (all of them), 0 = none */
+    uint32_t access; /* letters the user needs (all of them), 0 = none */
     cmd_fn *fn;
     xfer_cmd_fn *during_xfer; /* while a transfer runs; NULL: 503 */
 };
@@ -306,8 +306,7 @@ static bool access_ok(uint32_t have, const struct cmd *c)
 
 /* "550 Permission denied (STOR needs the 'w' or 'a' right)": which letters
  * the command needs, so the user can ask for the right one. */
-static void reply_access_refused(struct session *s, const char *name, const char *letters,
-                                 bool any)
+static void reply_access_refused(struct session *s, const char *name, const char *letters, bool any)
 {
     char shown[32];
     size_t pos = 0;
@@ -336,8 +335,8 @@ static bool gates_pass(struct session *s, const struct cmd *c, const char *arg)
     if (!access_ok(s->login.eff.access, c)) {
         char letters[8];
         pol_access_letters(c->access, letters, sizeof letters);
-        info("%s refused: the user lacks the access letter%s '%s'", name,
-             letters[1] ? "s" : "", letters);
+        info("%s refused: the user lacks the access letter%s '%s'", name, letters[1] ? "s" : "",
+             letters);
         reply_access_refused(s, name, letters, (c->flags & C_ANY_LETTER) != 0);
         return false;
     }

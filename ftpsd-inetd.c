@@ -140,7 +140,8 @@ static int cmd_hash_password(uint32_t iterations)
     }
     pw[len] = '\0';
     if (len == 0 || len > DEFS_PASSWORD_MAX) {
-        fprintf(stderr, "ftpsd-inetd: the password must be 1..%d bytes on one line\n", DEFS_PASSWORD_MAX);
+        fprintf(stderr, "ftpsd-inetd: the password must be 1..%d bytes on one line\n",
+                DEFS_PASSWORD_MAX);
         return EXIT_USAGE;
     }
     char out[256];
@@ -177,7 +178,8 @@ static void find_control_fd(int *rfd, int *wfd)
     if (fds && pid && pol_parse_number(fds, 10, 0, 1000, &n) &&
         pol_parse_number(pid, 10, 1, UINT32_MAX, &p) && (pid_t)p == getpid()) {
         if (n != 1) {
-            fprintf(stderr, "ftpsd-inetd: LISTEN_FDS=%s: expected exactly one socket (Accept=yes)\n", fds);
+            fprintf(stderr,
+                    "ftpsd-inetd: LISTEN_FDS=%s: expected exactly one socket (Accept=yes)\n", fds);
             exit(EXIT_USAGE);
         }
         *rfd = *wfd = 3;
@@ -334,8 +336,10 @@ static int serve(const char *policy_path)
     find_control_fd(&st.rfd, &st.wfd);
     socklen_t llen;
     if (!is_tcp_socket(st.rfd, &st.local, &llen, &st.peer, &st.peer_len)) {
-        fprintf(stderr, "ftpsd-inetd: fd %d is not a connected TCP socket; start me from inetd, xinetd or "
-                        "systemd (Accept=yes), or use -t to check a policy\n", st.rfd);
+        fprintf(stderr,
+                "ftpsd-inetd: fd %d is not a connected TCP socket; start me from inetd, xinetd or "
+                "systemd (Accept=yes), or use -t to check a policy\n",
+                st.rfd);
         return EXIT_USAGE;
     }
     /* From here on fd 2 may be the client's socket: syslog only, until the
@@ -379,9 +383,10 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--hash-password") == 0) {
             hash = true;
         } else if (strcmp(a, "-i") == 0 && i + 1 < argc) {
-            if (!pol_parse_number(argv[++i], 10, DEFS_PBKDF2_MIN_ITER, DEFS_PBKDF2_MAX_ITER, &iterations)) {
-                fprintf(stderr, "ftpsd-inetd: -i: iterations must be %u..%u\n", DEFS_PBKDF2_MIN_ITER,
-                        DEFS_PBKDF2_MAX_ITER);
+            if (!pol_parse_number(argv[++i], 10, DEFS_PBKDF2_MIN_ITER, DEFS_PBKDF2_MAX_ITER,
+                                  &iterations)) {
+                fprintf(stderr, "ftpsd-inetd: -i: iterations must be %u..%u\n",
+                        DEFS_PBKDF2_MIN_ITER, DEFS_PBKDF2_MAX_ITER);
                 return EXIT_USAGE;
             }
         } else if (strcmp(a, "--gen-cert") == 0 && i + 2 < argc) {

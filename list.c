@@ -94,8 +94,8 @@ size_t list_format_long(char *out, size_t cap, const struct stat *st, const char
     bool recent = mt <= now + 3600 && now - mt < half_year;
     size_t pos = 0;
     bool ok = sys_append(out, cap, &pos, "%s %3lu %-8s %-8s %12llu %s %2d ", mode,
-                         (unsigned long)st->st_nlink, "ftp", "ftp",
-                         (unsigned long long)st->st_size, months[tm.tm_mon], tm.tm_mday);
+                         (unsigned long)st->st_nlink, "ftp", "ftp", (unsigned long long)st->st_size,
+                         months[tm.tm_mon], tm.tm_mday);
     if (recent) {
         ok = ok && sys_append(out, cap, &pos, "%02d:%02d ", tm.tm_hour, tm.tm_min);
     } else {
@@ -189,8 +189,8 @@ size_t list_format_facts(char *out, size_t cap, const struct stat *st, const cha
     return ok ? pos : 0;
 }
 
-bool list_one(const struct stat *st, const char *name, const char *link,
-              const struct list_opts *o, list_emit_fn *emit, void *ctx)
+bool list_one(const struct stat *st, const char *name, const char *link, const struct list_opts *o,
+              list_emit_fn *emit, void *ctx)
 {
     char line[DEFS_LIST_LINE_MAX];
     size_t n;

@@ -48,7 +48,7 @@ struct listed {
     const char *name; /* the argument after options */
     struct stat st;
     int dirfd;
-    bool all;         /* -a */
+    bool all; /* -a */
 };
 
 /* Resolves and opens what a listing command names. False (reply sent) on

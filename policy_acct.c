@@ -491,11 +491,11 @@ static void warn_iterations(const struct policy *pol, pol_report_fn *report, voi
     if (lo != hi) {
         char msg[DEFS_POLICY_MSG_MAX];
         (void)sys_fmt(msg, sizeof msg,
-                       "warning: the users' password hashes use different iteration counts "
-                       "(%u to %u): every wrong password costs %u, so that names cannot be told "
-                       "apart by timing, and a lower count buys no speed; hash them all with "
-                       "one count (ftpsd-inetd --hash-password -i N)",
-                       (unsigned)lo, (unsigned)hi, (unsigned)hi);
+                      "warning: the users' password hashes use different iteration counts "
+                      "(%u to %u): every wrong password costs %u, so that names cannot be told "
+                      "apart by timing, and a lower count buys no speed; hash them all with "
+                      "one count (ftpsd-inetd --hash-password -i N)",
+                      (unsigned)lo, (unsigned)hi, (unsigned)hi);
         report(ctx, pol->path, 0, msg);
     }
 }
@@ -520,10 +520,10 @@ static void warn_clear_mix(const struct policy *pol, pol_report_fn *report, void
     if (clear && strict) {
         char msg[DEFS_POLICY_MSG_MAX];
         (void)sys_fmt(msg, sizeof msg,
-                       "warning: user '%s' may log in without TLS while the rule of user '%s' "
-                       "demands it: in the clear, unknown names are refused like '%s', so names "
-                       "that may log in without TLS can be told from unknown ones",
-                       clear, strict, strict);
+                      "warning: user '%s' may log in without TLS while the rule of user '%s' "
+                      "demands it: in the clear, unknown names are refused like '%s', so names "
+                      "that may log in without TLS can be told from unknown ones",
+                      clear, strict, strict);
         report(ctx, pol->path, 0, msg);
     }
 }

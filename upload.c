@@ -34,13 +34,13 @@ enum up_mode {
 
 struct upload {
     enum up_mode mode;
-    struct vpath_target t;   /* the target, its parent directory open */
-    char temp[32];           /* UP_ATOMIC: the temporary's name */
+    struct vpath_target t; /* the target, its parent directory open */
+    char temp[32];         /* UP_ATOMIC: the temporary's name */
     int fd;
-    uint64_t rest;           /* UP_RESUME: the offset */
-    bool created;            /* UP_DIRECT: the file did not exist before */
-    bool noreplace;          /* the final rename must not replace a file */
-    bool may_create;         /* UP_APPEND: a new file may be made */
+    uint64_t rest;   /* UP_RESUME: the offset */
+    bool created;    /* UP_DIRECT: the file did not exist before */
+    bool noreplace;  /* the final rename must not replace a file */
+    bool may_create; /* UP_APPEND: a new file may be made */
 };
 
 void upload_temp_name(char *name, size_t cap, const unsigned char rnd[6])
@@ -317,8 +317,8 @@ static void run_upload(struct session *s, struct upload *u, const char *opening)
     sys_closep(&u->fd);
     const char *what = discard(u, werr);
     xfer_end(s, false, true);
-    info("upload of %s failed after %llu bytes (%s)", u->t.vpath,
-         (unsigned long long)s->xfer.bytes, werr ? strerror(werr) : "data connection");
+    info("upload of %s failed after %llu bytes (%s)", u->t.vpath, (unsigned long long)s->xfer.bytes,
+         werr ? strerror(werr) : "data connection");
     if (werr) {
         reply_write_error(s, u->t.shown, werr, what);
     } else {
@@ -368,8 +368,7 @@ static const char *decide(const struct session *s, struct upload *u, bool appe, 
             *code = FTP_BAD_REST;
             return "REST offset is beyond the end of the file";
         }
-        if (u->rest < (uint64_t)st->st_size &&
-            !((acc & POL_ACC_WRITE) && (acc & POL_ACC_DELETE))) {
+        if (u->rest < (uint64_t)st->st_size && !((acc & POL_ACC_WRITE) && (acc & POL_ACC_DELETE))) {
             return "Permission denied (a REST offset before the end overwrites data: needs "
                    "the 'w' and 'd' rights)";
         }
@@ -391,8 +390,7 @@ static const char *decide(const struct session *s, struct upload *u, bool appe, 
 
 /* Opens the upload's file (after the rules passed) and runs it; consumes
  * u->t.dirfd. */
-static void open_and_run(struct session *s, struct upload *u, const char *verb,
-                         const char *opening)
+static void open_and_run(struct session *s, struct upload *u, const char *verb, const char *opening)
 {
     if (!data_prepared(s)) {
         reply(s, FTP_CANT_OPEN_DATA, "Use PASV or EPSV (or PORT/EPRT) first");

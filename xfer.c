@@ -90,7 +90,8 @@ int xfer_wait(struct session *s, int fd, short events, int64_t deadline, enum da
             /* Defence against a control reader that stops consuming input
              * (poll would then report it forever and this loop would spin
              * at 100 % CPU): a healthy reader drains the socket each time. */
-            if (dc->watch_ctrl && !ctrl_buffered(s) && sys_wait_fd(ctrl_poll_fd(s), false, 0) == 1) {
+            if (dc->watch_ctrl && !ctrl_buffered(s) &&
+                sys_wait_fd(ctrl_poll_fd(s), false, 0) == 1) {
                 if (++dc->ctrl_stuck >= DEFS_CTRL_STUCK_MAX) {
                     err("control input is not being consumed during the transfer; not watching "
                         "the control connection until the transfer ends");

@@ -38,11 +38,10 @@ size_t xferlog_format(char *out, size_t cap, const struct xferlog_record *r)
         return 0;
     }
     size_t pos = 0;
-    bool ok = sys_append(out, cap, &pos, "%s %s %2d %02d:%02d:%02d %d %llu %s %llu ",
-                         wdays[tm.tm_wday], months[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min,
-                         tm.tm_sec, tm.tm_year + 1900,
-                         (unsigned long long)(r->seconds ? r->seconds : 1), r->peer,
-                         (unsigned long long)r->bytes);
+    bool ok = sys_append(
+        out, cap, &pos, "%s %s %2d %02d:%02d:%02d %d %llu %s %llu ", wdays[tm.tm_wday],
+        months[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, tm.tm_year + 1900,
+        (unsigned long long)(r->seconds ? r->seconds : 1), r->peer, (unsigned long long)r->bytes);
     ok = ok && append_field(out, cap, &pos, r->path);
     ok = ok && sys_append(out, cap, &pos, " %c _ %c %c ", r->ascii ? 'a' : 'b',
                           r->upload ? 'i' : 'o', r->anonymous ? 'a' : 'r');

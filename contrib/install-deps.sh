@@ -4,7 +4,7 @@
 # non-root user it only says what to install.
 set -eu
 PKGS="build-essential pkg-config libmbedtls-dev check python3 ca-certificates curl lftp openssl
-gnutls-bin wget xinetd systemd procps iproute2 groff-base man-db"
+gnutls-bin wget xinetd systemd procps iproute2 groff-base man-db clang-format"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then

@@ -27,5 +27,4 @@ bool buf_vprintf(struct obuf *b, const char *fmt, va_list ap) __attribute__((for
 bool buf_put_reply_text(struct obuf *b, const char *s, size_t n);
 void buf_reset(struct obuf *b);
 
-
 #endif

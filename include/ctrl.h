@@ -40,9 +40,9 @@ enum ctrl_result {
     CTRL_LINE,
     CTRL_TOO_LONG,
     CTRL_BAD_CHAR,
-    CTRL_EOF,     /* client closed (or TLS close_notify) */
+    CTRL_EOF, /* client closed (or TLS close_notify) */
     CTRL_TIMEOUT,
-    CTRL_ERROR,   /* I/O or TLS error: the session cannot go on */
+    CTRL_ERROR, /* I/O or TLS error: the session cannot go on */
 };
 
 /* Reads the next command line within timeout_ms (-1: none). */

@@ -21,10 +21,10 @@ enum list_kind {
 
 struct list_opts {
     enum list_kind kind;
-    bool all;         /* LIST/NLST -a: show dot files (never "." "..", never temporaries) */
-    bool at_root;     /* the directory is the user's root: MLSD shows no pdir */
-    uint32_t access;  /* the user's POL_ACC_* bits, for the perm fact */
-    time_t now;       /* wall clock, for ls's recent/old date format */
+    bool all;        /* LIST/NLST -a: show dot files (never "." "..", never temporaries) */
+    bool at_root;    /* the directory is the user's root: MLSD shows no pdir */
+    uint32_t access; /* the user's POL_ACC_* bits, for the perm fact */
+    time_t now;      /* wall clock, for ls's recent/old date format */
 };
 
 /* Receives one line without CRLF; returning false stops the listing. */
@@ -52,8 +52,8 @@ size_t list_format_facts(char *out, size_t cap, const struct stat *st, const cha
 void list_perm_fact(mode_t mode, uint32_t access, char *out, size_t cap);
 
 /* Formats and emits one object (LIST of a file, MLST, STAT of a file). */
-bool list_one(const struct stat *st, const char *name, const char *link,
-              const struct list_opts *o, list_emit_fn *emit, void *ctx);
+bool list_one(const struct stat *st, const char *name, const char *link, const struct list_opts *o,
+              list_emit_fn *emit, void *ctx);
 
 /* Streams the entries of a directory opened O_RDONLY|O_DIRECTORY. Takes
  * ownership of dirfd. Atomic-upload temporaries are never shown. Returns 0,

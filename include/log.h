@@ -41,7 +41,8 @@ void log_set_peer(const char *peer);
 void log_set_user(const char *user);
 
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void log_vmsg(enum log_level lvl, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* The session's last line, "session ended: REASON", written whatever the
  * rate cap, with the count of lines the cap dropped. */

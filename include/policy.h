@@ -83,72 +83,72 @@ struct pol_group {
 struct pol_user {
     char name[DEFS_NAME_MAX];
     int line;
-    bool anonymous;                /* named anonymous or ftp: any password, no secret */
+    bool anonymous; /* named anonymous or ftp: any password, no secret */
     bool has_password;
     struct pol_pbkdf2 password;
     bool has_cert;
     unsigned char cert_sha256[32];
-    struct pol_rules rules;        /* unset keys: from the group, else the defaults */
-    int group;                     /* index in policy.groups, -1 none */
+    struct pol_rules rules; /* unset keys: from the group, else the defaults */
+    int group;              /* index in policy.groups, -1 none */
 };
 
 /* A user's rules after group and global defaults are applied. */
 struct pol_effective {
-    const char *root;              /* virtual path inside chroot, starts with '/' */
-    const char *home;              /* start directory, a virtual path inside root */
+    const char *root; /* virtual path inside chroot, starts with '/' */
+    const char *home; /* start directory, a virtual path inside root */
     uint32_t access;
     enum pol_tls tls;
-    uint64_t rate_down, rate_up;   /* bytes per second, 0 = no limit */
+    uint64_t rate_down, rate_up; /* bytes per second, 0 = no limit */
 };
 
 /* One value of `pasv-address`: an IPv4 address, parsed here, or a host
  * name, resolved at session start (the parser does no DNS). */
 struct pol_pasv_addr {
-    char *name;                    /* as written; NULL = not given */
-    bool literal;                  /* name is an IPv4 address, already in addr */
-    bool local;                    /* `local`: the control connection's own local address */
-    struct in_addr addr;           /* when literal */
+    char *name;          /* as written; NULL = not given */
+    bool literal;        /* name is an IPv4 address, already in addr */
+    bool local;          /* `local`: the control connection's own local address */
+    struct in_addr addr; /* when literal */
 };
 
 #define POL_MAX_CERTS 2
 
 struct policy {
-    char *path;                    /* as given with -f, for FILE:LINE */
+    char *path; /* as given with -f, for FILE:LINE */
     char *cert[POL_MAX_CERTS];
     char *key[POL_MAX_CERTS];
     int ncert, nkey;
     char *client_ca;
     enum pol_client_cert client_cert;
     enum pol_tls tls;
-    int tls_min;                   /* 12 or 13 */
-    int tls_max;                   /* 12 or 13, >= tls_min */
-    char **ciphers;                /* NULL = default; else names as given */
+    int tls_min;    /* 12 or 13 */
+    int tls_max;    /* 12 or 13, >= tls_min */
+    char **ciphers; /* NULL = default; else names as given */
     size_t nciphers;
     bool implicit;
     bool data_reuse_required;
     bool renegotiate_client;
-    bool ktls;                     /* `ktls auto`: kernel TLS for data where it can */
+    bool ktls; /* `ktls auto`: kernel TLS for data where it can */
     char *keylog;
     char *run_as;
     char *chroot;
-    bool sandbox;                  /* seccomp allow-list and no_new_privs */
-    unsigned pasv_lo, pasv_hi;     /* 0,0 = kernel's ephemeral ports */
+    bool sandbox;                      /* seccomp allow-list and no_new_privs */
+    unsigned pasv_lo, pasv_hi;         /* 0,0 = kernel's ephemeral ports */
     struct pol_pasv_addr pasv_public;  /* in 227 replies; not given: the local address */
     struct pol_pasv_addr pasv_private; /* for peers in private ranges; not given: as public */
     /* pasv_public.literal and .addr under their old names, for dataport.c
      * until it reads pasv_public. */
     bool has_pasv_address;
     struct in_addr pasv_address;
-    bool active_peer;              /* false = active off */
+    bool active_peer; /* false = active off */
     bool fxp;
     enum pol_hash_algo hash[POL_HASH_ALGOS]; /* HASH algorithms, hash[0] the default */
-    unsigned nhash;                /* 0 = `hash off` */
-    unsigned idle;                 /* seconds */
-    unsigned login_grace;          /* seconds */
+    unsigned nhash;                          /* 0 = `hash off` */
+    unsigned idle;                           /* seconds */
+    unsigned login_grace;                    /* seconds */
     unsigned max_tries;
-    unsigned max_sessions;         /* concurrent sessions in all, 0 = no limit */
-    unsigned max_per_ip;           /* concurrent sessions from one address, 0 = no limit */
-    char *runtime_dir;             /* session slots (host path); NULL = DEFS_RUNTIME_DIR */
+    unsigned max_sessions; /* concurrent sessions in all, 0 = no limit */
+    unsigned max_per_ip;   /* concurrent sessions from one address, 0 = no limit */
+    char *runtime_dir;     /* session slots (host path); NULL = DEFS_RUNTIME_DIR */
     mode_t umask;
     bool upload_atomic;
     enum pol_log log;

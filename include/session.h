@@ -33,12 +33,12 @@ typedef enum xfer_ctl xfer_ctrl_fn(struct session *s);
 struct sess_login {
     const struct pol_user *user; /* after USER (NULL for an unknown name) */
     char username[DEFS_NAME_MAX];
-    bool user_given;             /* USER seen, PASS expected */
+    bool user_given; /* USER seen, PASS expected */
     bool logged_in;
-    struct pol_effective eff;    /* the logged-in (or candidate) user's rules */
-    enum pol_tls tls_rule;       /* global until USER, then the user's */
-    int root_fd;                 /* the user's root (O_PATH), -1 before login */
-    char cwd[DEFS_PATH_MAX];     /* virtual, starts with '/' */
+    struct pol_effective eff; /* the logged-in (or candidate) user's rules */
+    enum pol_tls tls_rule;    /* global until USER, then the user's */
+    int root_fd;              /* the user's root (O_PATH), -1 before login */
+    char cwd[DEFS_PATH_MAX];  /* virtual, starts with '/' */
 };
 
 /* What the client's protocol commands set: reset by REIN (RFC 959 §4.1.1,
@@ -47,7 +47,7 @@ struct sess_proto {
     bool pbsz_done;
     bool prot_private; /* PROT P */
     bool type_ascii;
-    uint64_t rest;     /* REST offset for the next RETR/STOR */
+    uint64_t rest; /* REST offset for the next RETR/STOR */
     bool rnfr_set;
     char rnfr[DEFS_PATH_MAX];
     bool host_given;
@@ -60,18 +60,18 @@ struct data_state {
     bool port_set;                     /* PORT/EPRT given */
     struct sockaddr_storage port_addr; /* target of an active connection */
     socklen_t port_len;
-    bool epsv_all;                     /* EPSV ALL: PASV/PORT/EPRT refused */
+    bool epsv_all; /* EPSV ALL: PASV/PORT/EPRT refused */
 };
 
 /* The open data connection (dataconn.c opens and closes it, xfer.c moves
  * its bytes). One transfer at a time per session. */
 struct data_conn {
-    int fd;                /* -1 when none is open */
-    struct tls_conn *tls;  /* non-NULL under PROT P */
-    bool watch_ctrl;       /* false after QUIT or the control connection's end */
-    bool peer_closed;      /* FIN or close_notify seen: nothing more to wait for */
-    int64_t last_ms;       /* last progress, for the idle limit */
-    unsigned ctrl_stuck;   /* control readable yet nothing consumed, in a row */
+    int fd;                 /* -1 when none is open */
+    struct tls_conn *tls;   /* non-NULL under PROT P */
+    bool watch_ctrl;        /* false after QUIT or the control connection's end */
+    bool peer_closed;       /* FIN or close_notify seen: nothing more to wait for */
+    int64_t last_ms;        /* last progress, for the idle limit */
+    unsigned ctrl_stuck;    /* control readable yet nothing consumed, in a row */
     char why[DEFS_WHY_MAX]; /* why the last operation failed, for the 426 text */
 };
 
@@ -87,7 +87,7 @@ struct xfer_progress {
 struct session {
     /* ---- for the whole process (session_init) ---- */
     const struct policy *pol;
-    struct tls_ctx *tls;          /* NULL when `tls off` */
+    struct tls_ctx *tls; /* NULL when `tls off` */
     int ctrl_rfd, ctrl_wfd;
     struct sockaddr_storage peer_addr, local_addr;
     socklen_t peer_len;
@@ -101,12 +101,12 @@ struct session {
 
     /* ---- the control connection ---- */
     struct linereader lr;
-    struct tls_conn *ctrl_tls;    /* non-NULL while the control channel is protected */
-    char sni[DEFS_HOST_MAX];      /* SNI of the control handshake, "" if none */
-    bool ccc_done;                /* clear for good after CCC (SPEC §5) */
-    bool ccc_peer_skipped_close;  /* ... and the client sent no close_notify */
-    bool ctrl_failed;             /* a write failed: end the session */
-    struct obuf reply_buf;        /* replies are assembled here, one write each */
+    struct tls_conn *ctrl_tls;   /* non-NULL while the control channel is protected */
+    char sni[DEFS_HOST_MAX];     /* SNI of the control handshake, "" if none */
+    bool ccc_done;               /* clear for good after CCC (SPEC §5) */
+    bool ccc_peer_skipped_close; /* ... and the client sent no close_notify */
+    bool ctrl_failed;            /* a write failed: end the session */
+    struct obuf reply_buf;       /* replies are assembled here, one write each */
     char reply_storage[DEFS_REPLY_MAX * 2];
 
     struct sess_login login;
@@ -122,10 +122,10 @@ struct session {
     unsigned char file_buf[DEFS_XFER_BUF];
 
     /* ---- how the session ends ---- */
-    bool quit;                    /* end the session after this command */
-    bool quit_reply_pending;      /* QUIT came during a transfer: 221 after it */
+    bool quit;               /* end the session after this command */
+    bool quit_reply_pending; /* QUIT came during a transfer: 221 after it */
     int exit_code;
-    const char *end_reason;       /* for the session-end log line */
+    const char *end_reason; /* for the session-end log line */
 };
 
 /* What the entry point hands a new session. */

@@ -46,7 +46,8 @@ void sys_sleep_ms(unsigned ms);
 bool sys_random(void *buf, size_t n);
 
 /* Numeric "addr" and "addr:port" ("[v6]:port") of a socket address. */
-bool sys_addr_str(const struct sockaddr *sa, socklen_t len, char *out, size_t outsz, bool with_port);
+bool sys_addr_str(const struct sockaddr *sa, socklen_t len, char *out, size_t outsz,
+                  bool with_port);
 /* The IPv4 address of a v4 or v4-mapped v6 socket address; false if it
  * has none. */
 struct in_addr;

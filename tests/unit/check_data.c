@@ -29,19 +29,19 @@ static const struct port_case port_cases[] = {
     {"255,255,255,255,255,255", "255.255.255.255", 65535},
     {"0,0,0,0,0,0", "0.0.0.0", 0},
     {"001,002,003,004,000,001", "1.2.3.4", 1},
-    {"127,0,0,1,4", NULL, 0},          /* too few */
-    {"127,0,0,1,4,1,2", NULL, 0},      /* too many */
-    {"127,0,0,1,4,1,", NULL, 0},       /* trailing comma */
-    {"256,0,0,1,4,1", NULL, 0},        /* out of range */
+    {"127,0,0,1,4", NULL, 0},     /* too few */
+    {"127,0,0,1,4,1,2", NULL, 0}, /* too many */
+    {"127,0,0,1,4,1,", NULL, 0},  /* trailing comma */
+    {"256,0,0,1,4,1", NULL, 0},   /* out of range */
     {"127,0,0,1,4,256", NULL, 0},
-    {"127,0,0,-1,4,1", NULL, 0},       /* negative */
-    {"127,0,0,+1,4,1", NULL, 0},       /* sign */
-    {"127, 0,0,1,4,1", NULL, 0},       /* blank */
+    {"127,0,0,-1,4,1", NULL, 0}, /* negative */
+    {"127,0,0,+1,4,1", NULL, 0}, /* sign */
+    {"127, 0,0,1,4,1", NULL, 0}, /* blank */
     {" 127,0,0,1,4,1", NULL, 0},
     {"127,0,0,1,4,1 ", NULL, 0},
-    {"127,0,0,1,4,0001", NULL, 0},     /* four digits */
+    {"127,0,0,1,4,0001", NULL, 0},                 /* four digits */
     {"127,0,0,1,4,99999999999999999999", NULL, 0}, /* overflow */
-    {"127,,0,1,4,1", NULL, 0},         /* empty field */
+    {"127,,0,1,4,1", NULL, 0},                     /* empty field */
     {"127.0.0.1,4,1", NULL, 0},
     {"", NULL, 0},
     {"a,b,c,d,e,f", NULL, 0},
@@ -70,7 +70,7 @@ END_TEST
 
 struct eprt_case {
     const char *arg;
-    int want;        /* 0, EINVAL, EAFNOSUPPORT */
+    int want; /* 0, EINVAL, EAFNOSUPPORT */
     int family;
     const char *addr;
     unsigned port;
@@ -85,18 +85,18 @@ static const struct eprt_case eprt_cases[] = {
     {"|1|127.0.0.1|0|", EINVAL, 0, NULL, 0},
     {"|1|127.0.0.1|-1|", EINVAL, 0, NULL, 0},
     {"|1|127.0.0.1|999999|", EINVAL, 0, NULL, 0},
-    {"|1|127.0.0.1|6275", EINVAL, 0, NULL, 0},      /* missing last delimiter */
-    {"|1|127.0.0.1|6275||", EINVAL, 0, NULL, 0},    /* extra field */
+    {"|1|127.0.0.1|6275", EINVAL, 0, NULL, 0},   /* missing last delimiter */
+    {"|1|127.0.0.1|6275||", EINVAL, 0, NULL, 0}, /* extra field */
     {"|1|127.0.0.1|6275| ", EINVAL, 0, NULL, 0},
     {"|1|256.0.0.1|6275|", EINVAL, 0, NULL, 0},
-    {"|1|::1|6275|", EINVAL, 0, NULL, 0},           /* family/address mismatch */
+    {"|1|::1|6275|", EINVAL, 0, NULL, 0}, /* family/address mismatch */
     {"|2|127.0.0.1|6275|", EINVAL, 0, NULL, 0},
     {"|1||6275|", EINVAL, 0, NULL, 0},
     {"||127.0.0.1|6275|", EINVAL, 0, NULL, 0},
     {"|3|127.0.0.1|6275|", EAFNOSUPPORT, 0, NULL, 0},
     {"|1| 127.0.0.1|6275|", EINVAL, 0, NULL, 0},
-    {"1111127.0.0.1111|", EINVAL, 0, NULL, 0},      /* digit delimiter */
-    {" 1 127.0.0.1 6275 ", EINVAL, 0, NULL, 0},     /* blank delimiter */
+    {"1111127.0.0.1111|", EINVAL, 0, NULL, 0},  /* digit delimiter */
+    {" 1 127.0.0.1 6275 ", EINVAL, 0, NULL, 0}, /* blank delimiter */
     {"|1|1111111111111111111111111111111111111111111111111111111|6275|", EINVAL, 0, NULL, 0},
     {"", EINVAL, 0, NULL, 0},
     {"|", EINVAL, 0, NULL, 0},
@@ -133,8 +133,8 @@ END_TEST
 
 /* Runs a conversion over `in` split into chunks of `chunk` bytes, with an
  * output buffer of `cap` bytes, the way the transfer engine (xfer.c) drives it. */
-static size_t convert(bool to_crlf, const char *in, size_t n, size_t chunk, size_t cap,
-                      char *out, size_t outsz)
+static size_t convert(bool to_crlf, const char *in, size_t n, size_t chunk, size_t cap, char *out,
+                      size_t outsz)
 {
     struct xfer_ascii st = {0};
     unsigned char obuf[64];
@@ -172,16 +172,16 @@ struct ascii_case {
 static const struct ascii_case ascii_cases[] = {
     {true, "a\nb\n", "a\r\nb\r\n"},
     {true, "\n\n", "\r\n\r\n"},
-    {true, "a\r\nb", "a\r\nb"},      /* CRLF already: not doubled */
-    {true, "a\rb\n", "a\rb\r\n"},    /* bare CR kept */
+    {true, "a\r\nb", "a\r\nb"},   /* CRLF already: not doubled */
+    {true, "a\rb\n", "a\rb\r\n"}, /* bare CR kept */
     {true, "", ""},
     {true, "no newline", "no newline"},
     {false, "a\r\nb\r\n", "a\nb\n"},
-    {false, "a\rb", "a\rb"},         /* bare CR kept */
-    {false, "a\r", "a\r"},           /* CR at the very end */
+    {false, "a\rb", "a\rb"}, /* bare CR kept */
+    {false, "a\r", "a\r"},   /* CR at the very end */
     {false, "\r\r\n", "\r\n"},
     {false, "\r\r\r\n\n", "\r\r\n\n"},
-    {false, "a\nb", "a\nb"},         /* bare LF kept */
+    {false, "a\nb", "a\nb"}, /* bare LF kept */
     {false, "", ""},
 };
 
@@ -276,7 +276,8 @@ START_TEST(test_xferlog)
     r.path = "/in\nject\r";
     n = xferlog_format(line, sizeof line, &r);
     ck_assert_uint_gt(n, 0);
-    ck_assert_str_eq(line, "Tue Jan  6 00:00:00 2026 1 192.0.2.7 0 /in_ject_ a _ i a ftp ftp 0 * i\n");
+    ck_assert_str_eq(line,
+                     "Tue Jan  6 00:00:00 2026 1 192.0.2.7 0 /in_ject_ a _ i a ftp ftp 0 * i\n");
 
     /* Too small: 0, never a cut line. */
     ck_assert_uint_eq(xferlog_format(line, 20, &r), 0);

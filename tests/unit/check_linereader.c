@@ -51,8 +51,14 @@ static const struct lr_case cases[] = {
     {"NO\0OP\r\nPWD\r\n", 12, "BAD|L:PWD|"},
     {"NOOP\rQUIT\r\nPWD\r\n", 0, "BAD|L:PWD|"},
     {"CWD a b \r\n", 0, "L:CWD a b |"},
-    {"\xff\xf4\xff\xf2" "ABOR\r\n", 0, "L:ABOR|"},
-    {"STOR a\xff\xff" "b\r\n", 0, "L:STOR a\xff" "b|"},
+    {"\xff\xf4\xff\xf2"
+     "ABOR\r\n",
+     0, "L:ABOR|"},
+    {"STOR a\xff\xff"
+     "b\r\n",
+     0,
+     "L:STOR a\xff"
+     "b|"},
     {"\xff\xfb\x01NOOP\r\n", 0, "L:NOOP|"},
     {"X\r\r\n", 0, "BAD|"},
 };

@@ -32,16 +32,11 @@ struct mode_case {
 };
 
 static const struct mode_case mode_cases[] = {
-    {S_IFREG | 0644, "-rw-r--r--"},
-    {S_IFDIR | 0755, "drwxr-xr-x"},
-    {S_IFLNK | 0777, "lrwxrwxrwx"},
-    {S_IFREG | 04755, "-rwsr-xr-x"},
-    {S_IFREG | 04644, "-rwSr--r--"},
-    {S_IFREG | 02755, "-rwxr-sr-x"},
-    {S_IFDIR | 01777, "drwxrwxrwt"},
-    {S_IFDIR | 01776, "drwxrwxrwT"},
-    {S_IFIFO | 0600, "prw-------"},
-    {S_IFSOCK | 0600, "srw-------"},
+    {S_IFREG | 0644, "-rw-r--r--"},  {S_IFDIR | 0755, "drwxr-xr-x"},
+    {S_IFLNK | 0777, "lrwxrwxrwx"},  {S_IFREG | 04755, "-rwsr-xr-x"},
+    {S_IFREG | 04644, "-rwSr--r--"}, {S_IFREG | 02755, "-rwxr-sr-x"},
+    {S_IFDIR | 01777, "drwxrwxrwt"}, {S_IFDIR | 01776, "drwxrwxrwT"},
+    {S_IFIFO | 0600, "prw-------"},  {S_IFSOCK | 0600, "srw-------"},
     {S_IFREG | 0, "----------"},
 };
 
@@ -89,7 +84,8 @@ START_TEST(test_long_big_link_and_newline)
     list_format_long(line, sizeof line, &st, "x\r\n-rw-r--r-- fake", NULL, NOW);
     ck_assert_ptr_null(strchr(line, '\n'));
     ck_assert_ptr_null(strchr(line, '\r'));
-    ck_assert_ptr_nonnull(strstr(line, "x?" "?-rw-r--r-- fake"));
+    ck_assert_ptr_nonnull(strstr(line, "x?"
+                                       "?-rw-r--r-- fake"));
     /* Does not fit: 0, never a cut line. */
     ck_assert_uint_eq(list_format_long(line, 20, &st, "name", NULL, NOW), 0);
 }
@@ -101,12 +97,14 @@ struct perm_case {
     const char *want;
 };
 
-#define ALL (POL_ACC_READ | POL_ACC_WRITE | POL_ACC_APPEND | POL_ACC_DELETE | POL_ACC_MKDIR | POL_ACC_RENAME)
+#define ALL                                                                                        \
+    (POL_ACC_READ | POL_ACC_WRITE | POL_ACC_APPEND | POL_ACC_DELETE | POL_ACC_MKDIR |              \
+     POL_ACC_RENAME)
 
 static const struct perm_case perm_cases[] = {
     {S_IFREG, ALL, "adfrw"},
     {S_IFREG, POL_ACC_READ, "r"},
-    {S_IFREG, POL_ACC_READ | POL_ACC_WRITE, "r"},  /* overwrite needs w and d */
+    {S_IFREG, POL_ACC_READ | POL_ACC_WRITE, "r"}, /* overwrite needs w and d */
     {S_IFREG, POL_ACC_WRITE | POL_ACC_DELETE, "dw"},
     {S_IFREG, 0, ""},
     {S_IFDIR, ALL, "cdeflmp"},
@@ -249,8 +247,8 @@ static int run_list(enum list_kind kind, bool all, bool at_root, struct collect 
 {
     int fd = open(tmpdir, O_RDONLY | O_DIRECTORY);
     ck_assert_int_ge(fd, 0);
-    struct list_opts o = {.kind = kind, .all = all, .at_root = at_root,
-                          .access = POL_ACC_READ, .now = time(NULL)};
+    struct list_opts o = {
+        .kind = kind, .all = all, .at_root = at_root, .access = POL_ACC_READ, .now = time(NULL)};
     return list_dir(fd, &o, collect, c);
 }
 

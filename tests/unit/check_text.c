@@ -22,13 +22,27 @@ static const struct text_case cases[] = {
     /* C0, DEL */
     {C("a\x1b[31mb\x07\x08\x7f\r\n\t"), "a?[31mb??????", "a?[31mb??????"},
     /* C1 as UTF-8 (NEL, CSI) and as raw bytes */
-    {C("x\xc2\x85" "y\xc2\x9b" "z"), "x?y?z", "x?y?z"},
-    {C("x\x85" "y\x9b" "z"), "x?y?z", "x?y?z"},
+    {C("x\xc2\x85"
+       "y\xc2\x9b"
+       "z"),
+     "x?y?z", "x?y?z"},
+    {C("x\x85"
+       "y\x9b"
+       "z"),
+     "x?y?z", "x?y?z"},
     /* bidi controls, marks and line separators: one '?' each */
-    {C("a\xe2\x80\xae" "b\xe2\x81\xa6" "c\xe2\x80\x8e" "d\xe2\x80\xa8" "e\xd8\x9c"),
+    {C("a\xe2\x80\xae"
+       "b\xe2\x81\xa6"
+       "c\xe2\x80\x8e"
+       "d\xe2\x80\xa8"
+       "e\xd8\x9c"),
      "a?b?c?d?e?", "a?b?c?d?e?"},
     /* Latin-1 letters (not UTF-8): kept for listings, not in the log */
-    {C("caf\xe9" " \xff"), "caf\xe9" " \xff", "caf? ?"},
+    {C("caf\xe9"
+       " \xff"),
+     "caf\xe9"
+     " \xff",
+     "caf? ?"},
     /* invalid UTF-8: overlong, surrogate, past U+10FFFF, truncated */
     {C("\xc0\xaf|\xed\xa0\x80|\xf4\x90\x80\x80|\xe2\x80"), "\xc0\xaf|\xed\xa0?|\xf4???|\xe2?",
      "??|???|????|??"},
@@ -45,8 +59,8 @@ START_TEST(test_cases)
         buf[c->inlen] = '\0';
         size_t n = text_sanitize(buf, c->inlen, strict);
         const char *want = strict ? c->strict : c->lax;
-        ck_assert_msg(n == strlen(want) && memcmp(buf, want, n) == 0,
-                      "case %d strict %d: got %.*s", _i, strict, (int)n, buf);
+        ck_assert_msg(n == strlen(want) && memcmp(buf, want, n) == 0, "case %d strict %d: got %.*s",
+                      _i, strict, (int)n, buf);
         ck_assert_uint_le(n, c->inlen);
     }
 }
