@@ -56,16 +56,15 @@ static void report_stderr(void *ctx, const char *file, int line, const char *msg
 
 /* Policy errors at session start are kept until the policy's own `log`
  * directive (if it parsed) says where they go. */
-#define EARLY_ERRORS 16
 struct early_errors {
-    char text[EARLY_ERRORS][300];
+    char text[DEFS_EARLY_ERRORS][300];
     int n, dropped;
 };
 
 static void report_keep(void *ctx, const char *file, int line, const char *msg)
 {
     struct early_errors *e = ctx;
-    if (e->n >= EARLY_ERRORS) {
+    if (e->n >= DEFS_EARLY_ERRORS) {
         e->dropped++;
         return;
     }

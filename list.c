@@ -108,49 +108,44 @@ size_t list_format_long(char *out, size_t cap, const struct stat *st, const char
     return ok ? pos : 0;
 }
 
+/* One letter of the perm fact and the access letters it needs (all of
+ * them; none: always). */
+struct perm_letter {
+    char letter;
+    uint32_t needs;
+};
+
 void list_perm_fact(mode_t mode, uint32_t access, char *out, size_t cap)
 {
     /* RFC 3659 §7.5.5, from the policy's letters (SPEC §5): what this user
-     * may do, not what the file system would allow anybody. */
+     * may do, not what the file system would allow anybody. Overwriting an
+     * existing file needs w and d (SPEC §5). */
+    static const struct perm_letter dir_letters[] = {
+        {'c', POL_ACC_WRITE},
+        {'d', POL_ACC_MKDIR},
+        {'e', 0},
+        {'f', POL_ACC_RENAME},
+        {'l', POL_ACC_READ},
+        {'m', POL_ACC_MKDIR},
+        {'p', POL_ACC_DELETE},
+        {0, 0},
+    };
+    static const struct perm_letter file_letters[] = {
+        {'a', POL_ACC_APPEND},
+        {'d', POL_ACC_DELETE},
+        {'f', POL_ACC_RENAME},
+        {'r', POL_ACC_READ},
+        {'w', POL_ACC_WRITE | POL_ACC_DELETE},
+        {0, 0},
+    };
     size_t pos = 0;
-    out[0] = '\0';
-    if (S_ISDIR(mode)) {
-        if (access & POL_ACC_WRITE) {
-            (void)sys_append(out, cap, &pos, "c");
+    for (const struct perm_letter *l = S_ISDIR(mode) ? dir_letters : file_letters; l->letter; l++) {
+        if ((access & l->needs) == l->needs && pos + 1 < cap) {
+            out[pos++] = l->letter;
         }
-        if (access & POL_ACC_MKDIR) {
-            (void)sys_append(out, cap, &pos, "d");
-        }
-        (void)sys_append(out, cap, &pos, "e");
-        if (access & POL_ACC_RENAME) {
-            (void)sys_append(out, cap, &pos, "f");
-        }
-        if (access & POL_ACC_READ) {
-            (void)sys_append(out, cap, &pos, "l");
-        }
-        if (access & POL_ACC_MKDIR) {
-            (void)sys_append(out, cap, &pos, "m");
-        }
-        if (access & POL_ACC_DELETE) {
-            (void)sys_append(out, cap, &pos, "p");
-        }
-        return;
     }
-    if (access & POL_ACC_APPEND) {
-        (void)sys_append(out, cap, &pos, "a");
-    }
-    if (access & POL_ACC_DELETE) {
-        (void)sys_append(out, cap, &pos, "d");
-    }
-    if (access & POL_ACC_RENAME) {
-        (void)sys_append(out, cap, &pos, "f");
-    }
-    if (access & POL_ACC_READ) {
-        (void)sys_append(out, cap, &pos, "r");
-    }
-    /* Overwriting an existing file needs w and d (SPEC §5). */
-    if ((access & POL_ACC_WRITE) && (access & POL_ACC_DELETE)) {
-        (void)sys_append(out, cap, &pos, "w");
+    if (cap > 0) {
+        out[pos] = '\0';
     }
 }
 

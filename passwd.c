@@ -23,7 +23,6 @@
 #define SHA256_LEN TLS_HASH_SHA256_LEN
 
 /* Salt length pw_hash_string makes and pw_waste imitates. */
-#define PW_SALT_LEN 16
 
 bool pw_pbkdf2_sha256(const unsigned char *pw, size_t pwlen, const unsigned char *salt,
                       size_t saltlen, uint32_t iterations, unsigned char *out, size_t outlen)
@@ -97,7 +96,7 @@ void pw_waste(uint32_t iterations, const char *password, size_t len)
 {
     /* Same length as the salts pw_hash_string makes, so the work matches a
      * real check of a hash made here. */
-    static const unsigned char salt[PW_SALT_LEN] = "ftpsd-no-user!!";
+    static const unsigned char salt[DEFS_PBKDF2_NEW_SALT_LEN] = "ftpsd-no-user!!";
     unsigned char out[DEFS_PBKDF2_HASH_LEN];
 
     if (iterations > DEFS_PBKDF2_MAX_ITER) {
@@ -115,8 +114,8 @@ void pw_waste(uint32_t iterations, const char *password, size_t len)
  * pol_parse_pbkdf2 also reads the unpadded and passlib forms. */
 bool pw_hash_string(const char *password, size_t len, uint32_t iterations, char *out, size_t outsz)
 {
-    unsigned char salt[PW_SALT_LEN], hash[DEFS_PBKDF2_HASH_LEN];
-    unsigned char salt64[((PW_SALT_LEN + 2) / 3) * 4 + 1];
+    unsigned char salt[DEFS_PBKDF2_NEW_SALT_LEN], hash[DEFS_PBKDF2_HASH_LEN];
+    unsigned char salt64[((DEFS_PBKDF2_NEW_SALT_LEN + 2) / 3) * 4 + 1];
     unsigned char hash64[((DEFS_PBKDF2_HASH_LEN + 2) / 3) * 4 + 1];
     size_t n;
     bool ok;

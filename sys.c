@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -59,21 +60,7 @@ bool sys_append(char *dst, size_t dstsz, size_t *pos, const char *fmt, ...)
 
 bool sys_ieq(const char *a, const char *b)
 {
-    for (;; a++, b++) {
-        unsigned char ca = (unsigned char)*a, cb = (unsigned char)*b;
-        if (ca >= 'a' && ca <= 'z') {
-            ca = (unsigned char)(ca - 32);
-        }
-        if (cb >= 'a' && cb <= 'z') {
-            cb = (unsigned char)(cb - 32);
-        }
-        if (ca != cb) {
-            return false;
-        }
-        if (ca == '\0') {
-            return true;
-        }
-    }
+    return sys_ieq_n(a, b, SIZE_MAX);
 }
 
 bool sys_ieq_n(const char *a, const char *b, size_t n)
@@ -183,24 +170,25 @@ bool sys_random(void *buf, size_t n)
 bool sys_addr_str(const struct sockaddr *sa, socklen_t len, char *out, size_t outsz, bool with_port)
 {
     char host[INET6_ADDRSTRLEN];
+    const void *addr;
     unsigned port;
     if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        if (!inet_ntop(AF_INET, &in->sin_addr, host, sizeof host)) {
-            return false;
-        }
-        port = ntohs(in->sin_port);
-        return with_port ? sys_fmt(out, outsz, "%s:%u", host, port) : sys_copy(out, outsz, host);
-    }
-    if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        addr = &in->sin_addr, port = ntohs(in->sin_port);
+    } else if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        if (!inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host)) {
-            return false;
-        }
-        port = ntohs(in6->sin6_port);
-        return with_port ? sys_fmt(out, outsz, "[%s]:%u", host, port) : sys_copy(out, outsz, host);
+        addr = &in6->sin6_addr, port = ntohs(in6->sin6_port);
+    } else {
+        return sys_copy(out, outsz, "?");
     }
-    return sys_copy(out, outsz, "?");
+    if (!inet_ntop(sa->sa_family, addr, host, sizeof host)) {
+        return false;
+    }
+    if (!with_port) {
+        return sys_copy(out, outsz, host);
+    }
+    return sa->sa_family == AF_INET6 ? sys_fmt(out, outsz, "[%s]:%u", host, port)
+                                     : sys_fmt(out, outsz, "%s:%u", host, port);
 }
 
 /* Folds an IPv4-mapped IPv6 address to IPv4 so that a v4 client seen

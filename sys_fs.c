@@ -55,10 +55,7 @@ int sys_open_beneath(int dirfd, const char *name, int flags, mode_t mode)
     } while (fd < 0 && errno == EINTR);
     return (int)fd;
 #else
-    (void)dirfd;
-    (void)name;
-    (void)flags;
-    (void)mode;
+    (void)dirfd, (void)name, (void)flags, (void)mode;
     errno = ENOSYS;
     return -1;
 #endif
@@ -142,10 +139,7 @@ int sys_rename_noreplace(int fromdir, const char *from, int todir, const char *t
     /* 1 is RENAME_NOREPLACE (include/uapi/linux/fs.h), kernel ABI. */
     return (int)syscall(SYS_renameat2, fromdir, from, todir, to, 1U);
 #else
-    (void)fromdir;
-    (void)from;
-    (void)todir;
-    (void)to;
+    (void)fromdir, (void)from, (void)todir, (void)to;
     errno = ENOSYS;
     return -1;
 #endif

@@ -117,6 +117,10 @@
 #define DEFS_PBKDF2_ITER_TEXT_MAX 15
 #define DEFS_PBKDF2_HASH_LEN 32
 #define DEFS_PASSWORD_MAX 1024
+/* Salt bytes --hash-password draws (and an unknown name's check imitates). */
+#define DEFS_PBKDF2_NEW_SALT_LEN 16
+/* Policy errors kept at session start until the log is open. */
+#define DEFS_EARLY_ERRORS 16
 /* BPF instructions the seccomp filter may take (the kernel's own cap is
  * 4096; the allow-list needs about 300 on 32-bit systems, fewer on 64). */
 #define DEFS_SANDBOX_FILTER_MAX 1024
