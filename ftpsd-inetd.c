@@ -207,7 +207,7 @@ static _Noreturn void refuse_early(int wfd, int code, const char *why)
 {
     static const char msg[] = "421 Service not available\r\n";
     err("%s", why);
-    (void)sys_write_all(wfd, msg, sizeof msg - 1);
+    (void)sys_write_all(wfd, msg, sizeof msg - 1, DEFS_REFUSAL_WRITE_MS);
     exit(code);
 }
 

@@ -215,7 +215,7 @@ static bool write_file(const char *path, const void *data, size_t n, mode_t mode
     }
     /* An existing file keeps its old mode through open(2): narrow it
      * before the secret is written. */
-    bool ok = sys_fchmod(fd, mode) == 0 && sys_write_all(fd, data, n) && sys_fsync(fd) == 0;
+    bool ok = sys_fchmod(fd, mode) == 0 && sys_write_all(fd, data, n, -1) && sys_fsync(fd) == 0;
     int saved = errno;
     if (sys_close(fd) != 0 && ok) {
         ok = false;

@@ -455,7 +455,6 @@ static struct tls_ctx *ctx_new(const struct policy *pol)
     ctx->tls_min = pol->tls_min;
     ctx->client_cert = pol->client_cert;
     ctx->data_reuse_required = pol->data_reuse_required;
-    ctx->write_timeout_ms = pol->idle > 0 ? (int)pol->idle * 1000 : -1;
     return ctx;
 }
 

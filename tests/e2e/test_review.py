@@ -358,3 +358,70 @@ def test_r4_r5_check_mode_warns_about_costs_and_clear_text_mix():
     check("different iteration counts (1000 to 2000)" in r.stderr, r.stderr)
     check("user 'bob' may log in without TLS while the rule of user 'alice'" in r.stderr,
           r.stderr)
+
+
+# ---------------------------------------------------------------------------
+# r2: a client that never reads must not hold a session past its deadline
+# ---------------------------------------------------------------------------
+
+def flood_without_reading(srv, seconds, login=False):
+    """Sends HELP lines and reads nothing, through a tiny receive window.
+    Returns (session pid, seconds until the session process was gone or
+    None)."""
+    import threading
+    from ftpsdtest import one_new_session, session_pids
+    before = set(session_pids(srv))
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    s.connect((srv.host, srv.port))
+    pid = one_new_session(srv, before)
+    if login:
+        f = s.makefile("rb")
+        f.readline()
+        s.sendall(b"USER alice\r\n")
+        f.readline()
+        s.sendall(b"PASS pw\r\n")
+        f.readline()
+    stop = threading.Event()
+
+    def sender():
+        s.setblocking(False)
+        while not stop.is_set():
+            try:
+                s.send(b"HELP\r\n" * 64)
+            except BlockingIOError:
+                time.sleep(0.01)
+            except OSError:
+                return
+
+    t = threading.Thread(target=sender, daemon=True)
+    t0 = time.time()
+    t.start()
+    gone = None
+    while time.time() - t0 < seconds:
+        if not os.path.exists("/proc/%d" % pid) or open("/proc/%d/stat" % pid).read().split(")")[1].split()[0] == "Z":
+            gone = time.time() - t0
+            break
+        time.sleep(0.1)
+    stop.set()
+    s.close()
+    return pid, gone
+
+
+@test
+def test_r2_client_that_never_reads_cannot_outlive_the_login_grace():
+    with Server(clear_policy("login-grace 3"), tls=False) as srv:
+        pid, gone = flood_without_reading(srv, 12)
+        check(gone is not None, "the session %d still blocks in write after 12 s "
+              "(login grace 3 s)" % pid)
+        check(gone < 6, "it took %.1f s" % gone)
+        check(srv.wait_log("did not read"), "no log line says why:\n" + srv.log()[-1500:])
+
+
+@test
+def test_r2_client_that_never_reads_cannot_outlive_the_idle_limit():
+    with Server(clear_policy().replace("idle 30", "idle 3"), tls=False,
+                files={"alice/x": "x"}) as srv:
+        pid, gone = flood_without_reading(srv, 12, login=True)
+        check(gone is not None, "the session %d still blocks in write after 12 s (idle 3 s)" % pid)
+        check(gone < 6, "it took %.1f s" % gone)
