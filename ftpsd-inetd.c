@@ -25,6 +25,7 @@
 #include "passwd.h"
 #include "policy.h"
 #include "session.h"
+#include "startup.h"
 #include "sys.h"
 #include "sys_fs.h"
 #include "sys_net.h"
@@ -72,24 +73,6 @@ static void report_keep(void *ctx, const char *file, int line, const char *msg)
     e->n++;
 }
 
-/* Environment checks shared by -t and session start; returns #errors. */
-static int check_environment(const struct policy *p, pol_report_fn *report, void *ctx)
-{
-    int errors = 0;
-    if (p->run_as && !getpwnam(p->run_as)) {
-        report(ctx, p->path, 0, "run-as: no such account");
-        errors++;
-    }
-    if (p->chroot) {
-        struct stat st;
-        if (sys_stat(p->chroot, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            report(ctx, p->path, 0, "chroot: not a directory");
-            errors++;
-        }
-    }
-    return errors;
-}
-
 static int cmd_check(const char *path)
 {
     log_early(1);
@@ -99,13 +82,19 @@ static int cmd_check(const char *path)
         fprintf(stderr, "%s: %d error%s\n", path, n, n == 1 ? "" : "s");
         return EXIT_ENV;
     }
+    /* Exactly what a session would do before its first byte (it opens, and
+     * creates, the keylog and xferlog as a session would)... */
+    struct startup st;
+    errors += startup_prepare(&pol, &st, report_stderr, NULL);
+    startup_release(&st);
+    /* ... then every certificate and key in full (a key that does not
+     * match would fail every handshake), and what weakens the policy. */
     if (pol.tls != POL_TLS_OFF) {
         errors += tls_check_policy(&pol, report_stderr, NULL);
     }
-    int env = check_environment(&pol, report_stderr, NULL);
     pol_warnings(&pol, report_stderr, NULL);
     pol_print(&pol, stdout);
-    if (errors + env > 0) {
+    if (errors > 0) {
         fprintf(stderr, "%s: not usable\n", path);
         return EXIT_ENV;
     }
@@ -211,46 +200,26 @@ static _Noreturn void refuse_early(int wfd, int code, const char *why)
     exit(code);
 }
 
-/* SPEC §4.1: everything that needs root or host paths, then the drop. */
-static void drop_privileges(int wfd)
+/* SPEC §4.1, in this order and nowhere else: setgroups, chroot, setgid,
+ * setuid, and proof that root cannot come back. What to drop to was decided
+ * by startup_prepare(). */
+static void drop_privileges(int wfd, const struct startup *su)
 {
-    uid_t euid = geteuid();
-    struct passwd *pw = NULL;
-    if (pol.run_as) {
-        pw = getpwnam(pol.run_as);
-        if (!pw) {
-            refuse_early(wfd, EXIT_ENV, "run-as: no such account");
-        }
-    }
-    if (euid == 0 && !pw) {
-        refuse_early(wfd, EXIT_ENV, "started as root without run-as: refusing to serve as root");
-    }
-    if (euid != 0) {
-        if (pol.chroot) {
-            refuse_early(wfd, EXIT_ENV, "chroot needs ftpsd-inetd to be started as root");
-        }
-        if (pw && pw->pw_uid != euid) {
-            refuse_early(wfd, EXIT_ENV, "run-as names another account, but we are not root");
-        }
+    if (!su->drop) {
         return;
     }
-    gid_t gid = pw->pw_gid;
-    uid_t uid = pw->pw_uid;
-    if (uid == 0) {
-        refuse_early(wfd, EXIT_ENV, "run-as must not be root");
-    }
-    if (!sys_set_groups(gid)) {
+    if (!sys_set_groups(su->gid)) {
         refuse_early(wfd, EXIT_ENV, "setgroups failed");
     }
     if (pol.chroot && !sys_enter_chroot(pol.chroot)) {
         err("chroot %s: %s", pol.chroot, strerror(errno));
         refuse_early(wfd, EXIT_ENV, "chroot failed");
     }
-    if (!sys_set_ids(uid, gid)) {
+    if (!sys_set_ids(su->uid, su->gid)) {
         refuse_early(wfd, EXIT_ENV, "setgid/setuid failed");
     }
     /* Verify the drop is irreversible before any client byte is read. */
-    if (!sys_privileges_gone(uid, gid)) {
+    if (!sys_privileges_gone(su->uid, su->gid)) {
         bug("privileges could be regained after dropping to %s", pol.run_as);
     }
 }
@@ -285,27 +254,11 @@ static void load_policy(const char *policy_path, int wfd)
     refuse_early(wfd, EXIT_ENV, "policy unusable; run ftpsd-inetd -t to see every error");
 }
 
-/* Everything that needs host paths, before chroot: certificates and keys
- * (tls_init), the keylog and the xferlog. */
-static void open_host_files(int wfd, struct tls_ctx **tls, int *xferlog_fd)
+static void report_log(void *ctx, const char *file, int line, const char *msg)
 {
-    *tls = NULL;
-    if (pol.tls != POL_TLS_OFF) {
-        char why[256];
-        *tls = tls_init(&pol, why, sizeof why);
-        if (!*tls) {
-            err("TLS set-up failed: %s", why);
-            refuse_early(wfd, EXIT_ENV, "TLS unavailable; run ftpsd-inetd -t");
-        }
-    }
-    *xferlog_fd = -1;
-    if (pol.xferlog) {
-        *xferlog_fd = sys_open(pol.xferlog, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0640);
-        if (*xferlog_fd < 0) {
-            err("xferlog %s: %s", pol.xferlog, strerror(errno));
-            refuse_early(wfd, EXIT_ENV, "cannot open xferlog");
-        }
-    }
+    (void)ctx;
+    (void)line;
+    err("%s: %s", file, msg);
 }
 
 /* From the first client byte on: implicit TLS, the greeting, the loop. */
@@ -355,12 +308,19 @@ static int serve(const char *policy_path)
     st.start_ms = sys_now_ms();
 
     load_policy(policy_path, st.wfd);
-    open_host_files(st.wfd, &st.tls, &st.xferlog_fd);
+    /* Everything that needs root or host paths, before the drop; the
+     * checks are -t's own, so -t predicts this. */
+    struct startup su;
+    if (startup_prepare(&pol, &su, report_log, NULL) > 0) {
+        refuse_early(st.wfd, EXIT_ENV, "session refused; ftpsd-inetd -t shows why");
+    }
+    st.tls = su.tls;
+    st.xferlog_fd = su.xferlog_fd;
     bool sandbox = pol.sandbox;
     if (sandbox) {
         log_sigsafe_prepare(); /* its syslog socket, before chroot */
     }
-    drop_privileges(st.wfd);
+    drop_privileges(st.wfd, &su);
     enter_sandbox(sandbox);
 
     session_init(&sess, &st);

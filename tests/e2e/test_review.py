@@ -425,3 +425,160 @@ def test_r2_client_that_never_reads_cannot_outlive_the_idle_limit():
         pid, gone = flood_without_reading(srv, 12, login=True)
         check(gone is not None, "the session %d still blocks in write after 12 s (idle 3 s)" % pid)
         check(gone < 6, "it took %.1f s" % gone)
+
+
+# ---------------------------------------------------------------------------
+# r8: -t predicts session start on every refusal path
+# r11: files created before the drop follow one rule
+# r12: run-as with root's group is refused
+# ---------------------------------------------------------------------------
+
+class TempAccount:
+    """A system account for one test (root only), removed afterwards."""
+
+    def __init__(self, name, gid):
+        self.name, self.gid = name, gid
+
+    def __enter__(self):
+        import subprocess
+        subprocess.run(["userdel", self.name], capture_output=True)
+        r = subprocess.run(["useradd", "--system", "--no-create-home", "--gid", str(self.gid),
+                            "--shell", "/usr/sbin/nologin", self.name], capture_output=True,
+                           text=True, timeout=30)
+        check(r.returncode == 0, "useradd: " + r.stderr)
+        return self
+
+    def __exit__(self, *exc):
+        import subprocess
+        subprocess.run(["userdel", self.name], capture_output=True, timeout=30)
+        return False
+
+
+def check_and_session_agree(policy_text, setup=None, expect_refused=True, why=None, **kw):
+    """Runs -t on the policy and starts one session with it: both must
+    refuse (or both accept), and -t must say why."""
+    import subprocess
+    from ftpsdtest import BIN, Skip
+    if os.geteuid() != 0:
+        raise Skip("needs root: the refusal paths are about privileges and ownership")
+    with Server(policy_text, **kw) as srv:
+        if setup:
+            setup(srv)
+        r = subprocess.run([BIN, "-t", "-f", srv.policy], capture_output=True, text=True,
+                           timeout=30)
+        c = RawClient(srv.host, srv.port)
+        code, lines = c.reply()
+        c.close()
+        refused = code == 421
+        check(refused == expect_refused, "session %s: %r\n%s" % (
+            "started" if not refused else "refused", lines, srv.log()[-1500:]))
+        check((r.returncode != 0) == expect_refused,
+              "-t says %s (rc %d) but a session %s:\n%s" % (
+                  "unusable" if r.returncode else "usable", r.returncode,
+                  "is refused" if refused else "starts", r.stderr))
+        if why:
+            check(why in r.stderr, "-t does not say why (%r):\n%s" % (why, r.stderr))
+            check(srv.wait_log(why), "the session's log does not say why (%r):\n%s"
+                  % (why, srv.log()[-1500:]))
+
+
+def chown_nobody(path):
+    import pwd
+    pw = pwd.getpwnam("nobody")
+    os.chown(path, pw.pw_uid, pw.pw_gid)
+
+
+@test
+def test_r8_check_predicts_refusal_root_without_run_as():
+    check_and_session_agree("tls off\n" + USERS.replace("root=/", "root={root}/"),
+                            auto_run_as=False, tls=False, why="without run-as")
+
+
+@test
+def test_r8_check_predicts_refusal_run_as_unknown_or_root():
+    check_and_session_agree(clear_policy("run-as nosuchaccount-ftpsd"), tls=False,
+                            why="no such account")
+    check_and_session_agree(clear_policy("run-as root"), tls=False, why="must not be root")
+
+
+@test
+def test_r12_run_as_with_root_group_refused_by_check_and_session():
+    with TempAccount("ftpsd-r12-test", 0):
+        check_and_session_agree(clear_policy("run-as ftpsd-r12-test"), tls=False,
+                                why="gid 0")
+
+
+@test
+def test_r8_r11_keylog_owned_by_another_account():
+    def plant(srv):
+        path = os.path.join(srv.dir, "keylog")
+        with open(path, "w"):
+            pass
+        chown_nobody(path)
+    check_and_session_agree("cert {cert}\nkey {key}\ntls auth+data\nkeylog {dir}/keylog\n" + USERS,
+                            setup=plant, why="keylog")
+
+
+@test
+def test_r8_r11_xferlog_owned_by_another_account_or_linked():
+    def plant_owned(srv):
+        path = os.path.join(srv.dir, "xferlog")
+        with open(path, "w"):
+            pass
+        chown_nobody(path)
+
+    def plant_link(srv):
+        victim = os.path.join(srv.dir, "victim")
+        with open(victim, "w") as f:
+            f.write("precious\n")
+        os.link(victim, os.path.join(srv.dir, "xferlog"))
+    policy = clear_policy("xferlog {dir}/xferlog")
+    check_and_session_agree(policy, setup=plant_owned, tls=False, why="xferlog")
+    check_and_session_agree(policy, setup=plant_link, tls=False, why="hard links")
+    # and a fresh path is created and used as before
+    check_and_session_agree(policy, tls=False, expect_refused=False)
+
+
+@test
+def test_r8_check_predicts_refusal_bad_chroot_and_missing_cert():
+    check_and_session_agree(clear_policy("chroot {dir}/policy"), tls=False,
+                            why="not a directory")
+    check_and_session_agree("cert {dir}/none.crt\nkey {key}\ntls auth+data\n" + USERS,
+                            why="none.crt")
+
+
+@test
+def test_r11_gen_cert_never_writes_into_a_file_it_does_not_own():
+    import subprocess
+    import tempfile
+    from ftpsdtest import BIN, Skip
+    if os.geteuid() != 0:
+        raise Skip("needs root")
+    d = tempfile.mkdtemp(prefix="ftpsd-r11-")
+    try:
+        other = os.path.join(d, "other.key")
+        with open(other, "w") as f:
+            f.write("somebody else's\n")
+        chown_nobody(other)
+        victim = os.path.join(d, "victim")
+        with open(victim, "w") as f:
+            f.write("precious\n")
+        linked = os.path.join(d, "linked.key")
+        os.link(victim, linked)
+        for key in (other, linked):
+            r = subprocess.run([BIN, "--gen-cert", os.path.join(d, "c.crt"), key, "x.test"],
+                               capture_output=True, text=True, timeout=30)
+            check(r.returncode != 0, "--gen-cert wrote %s" % key)
+        with open(other) as f:
+            check(f.read() == "somebody else's\n", "the other account's file was changed")
+        with open(victim) as f:
+            check(f.read() == "precious\n", "a hard-linked file was truncated")
+        # A fresh key is made 0600.
+        fresh = os.path.join(d, "fresh.key")
+        r = subprocess.run([BIN, "--gen-cert", os.path.join(d, "c.crt"), fresh, "x.test"],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0, r.stderr)
+        check(os.stat(fresh).st_mode & 0o777 == 0o600)
+    finally:
+        import shutil
+        shutil.rmtree(d, ignore_errors=True)
