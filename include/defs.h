@@ -98,8 +98,11 @@
 #define DEFS_TLS_SUITES_MAX (DEFS_POLICY_VALUES_MAX + 8)
 /* A saved TLS 1.2 session (the data-reuse cache), client certificate included. */
 #define DEFS_TLS_SESSION_MAX (64 * 1024)
-/* Seconds a TLS 1.3 session ticket lives: RFC 8446 §4.6.1's maximum, 7 days. */
-#define DEFS_TLS_TICKET_LIFETIME 604800
+/* Seconds a TLS 1.3 session ticket lives. Its key is made at random in the
+ * session's process and dies with it, so a ticket never outlives the
+ * session anyway; a day (testssl.sh flags longer hints) lets a session
+ * open protected data connections for a day. */
+#define DEFS_TLS_TICKET_LIFETIME 86400
 /* Milliseconds for the close_notify to a data connection refused after its
  * handshake (it did not resume: data-reuse required). */
 #define DEFS_TLS_REFUSE_CLOSE_MS 1000
