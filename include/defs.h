@@ -55,6 +55,10 @@
 #define DEFS_BANNER_MAX (DEFS_REPLY_MAX - 8)
 /* `max-sessions` and `max-per-ip`: the most a policy may allow. */
 #define DEFS_SESSIONS_MAX 10000
+/* The session-slot lock file (slots.c): per-address slots start past every
+ * max-sessions slot, in this many buckets of addresses. */
+#define DEFS_SLOTS_IP_BASE (1u << 20)
+#define DEFS_SLOTS_IP_BUCKETS 65536u
 /* Where session slots live when `runtime-dir` is not given. */
 #define DEFS_RUNTIME_DIR "/var/run/ftpsd"
 /* `rate=`: the most bytes per second a direction may be given, 4 GiB/s
