@@ -160,7 +160,10 @@ class Server:
             if self.mode == "inetd":
                 cmd.append("--inetd")
             # systemd-socket-activate passes no environment unless told.
-            for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+            # The CPU feature masks are tests/ktls/uml_run.py's (user-mode
+            # Linux keeps no AVX state on some hosts).
+            for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "GLIBC_TUNABLES", "OPENSSL_ia32cap",
+                        "GNUTLS_CPUID_OVERRIDE"):
                 if var in os.environ:
                     cmd += ["-E", "%s=%s" % (var, os.environ[var])]
             cmd += self.wrapper + [BIN, "-f", self.policy] + self.extra_args
