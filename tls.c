@@ -632,6 +632,9 @@ struct tls_conn *tls_accept(struct tls_ctx *ctx, int rfd, int wfd, enum tls_role
     if (role == TLS_ROLE_CONTROL && !control_session_start(ctx, msg, sizeof msg)) {
         goto fail;
     }
+    if (role == TLS_ROLE_DATA) {
+        tls_ktls_attach(c);
+    }
     fail = handshake(c, msg, sizeof msg);
     if (fail != TLS_FAIL_NONE) {
         goto fail;

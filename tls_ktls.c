@@ -372,14 +372,32 @@ void tls_ktls_probe(struct tls_ctx *ctx, const struct policy *pol)
                   r == 0 ? "the kernel has no TLS ULP (tls.ko)" : strerror(errno));
 }
 
+void tls_ktls_attach(struct tls_conn *c)
+{
+    /* The ULP goes on before the handshake: the kernel takes it only on an
+     * ESTABLISHED socket, and a TLS 1.3 client may send its Finished, a
+     * small upload, close_notify and FIN in one flight, which would leave
+     * the socket in CLOSE_WAIT by the time the handshake is done. Without
+     * keys the ULP passes every call through to TCP, so mbed TLS's
+     * handshake and a fallback run on it as on a plain socket. */
+    if (!c->ctx->ktls) {
+        (void)sys_copy(c->ktls_why, sizeof c->ktls_why, c->ctx->ktls_why);
+        return;
+    }
+    if (sys_ktls_ulp(c->wfd) != 0) {
+        (void)sys_fmt(c->ktls_why, sizeof c->ktls_why, "TCP_ULP tls: %s", strerror(errno));
+        return;
+    }
+    c->ktls_ulp = true;
+}
+
 void tls_ktls_start(struct tls_conn *c)
 {
     struct sys_ktls_key tx, rx;
     char *why = c->ktls_why;
     size_t n = sizeof c->ktls_why;
-    if (!c->ctx->ktls) {
-        (void)sys_copy(why, n, c->ctx->ktls_why);
-        return;
+    if (!c->ktls_ulp) {
+        return; /* why is tls_ktls_attach's */
     }
     if (!mbedtls_quiet(c)) {
         (void)sys_copy(why, n, "mbed TLS holds undelivered bytes");
@@ -388,9 +406,7 @@ void tls_ktls_start(struct tls_conn *c)
     if (!tls_ktls_keys(c, &tx, &rx, why, n)) {
         return;
     }
-    if (sys_ktls_ulp(c->wfd) != 0) {
-        (void)sys_fmt(why, n, "TCP_ULP tls: %s", strerror(errno));
-    } else if (sys_ktls_set_key(c->wfd, true, &tx) != 0) {
+    if (sys_ktls_set_key(c->wfd, true, &tx) != 0) {
         (void)sys_fmt(why, n, "TLS_TX: %s", strerror(errno));
     } else {
         c->ktls_tx = true;

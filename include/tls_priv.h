@@ -171,6 +171,7 @@ struct tls_conn {
     bool has_sni;
     char sni[DEFS_HOST_MAX];
     struct tls_ktls_secrets ks;
+    bool ktls_ulp;         /* the TLS ULP is on the socket (no keys yet) */
     bool ktls_tx, ktls_rx; /* the kernel carries the records we send / receive */
     char ktls_why[96];     /* why not, for the log */
 };
@@ -237,6 +238,9 @@ int tls_conn_suite(const struct tls_conn *c);
  * connection the control session's, which resumption needs), so the
  * server's order wins in TLS 1.3 as in TLS 1.2. */
 void tls_ktls_pick13(struct tls_ctx *ctx, enum tls_role role);
+/* Before a data handshake: the TLS ULP on the socket (c->ktls_ulp), or why
+ * not in c->ktls_why. */
+void tls_ktls_attach(struct tls_conn *c);
 /* After a data handshake: hands the records to the kernel where it can
  * (c->ktls_tx, c->ktls_rx), else says why in c->ktls_why. */
 void tls_ktls_start(struct tls_conn *c);
