@@ -20,3 +20,9 @@ check-ktls: deps
 	    { echo "check-ktls: linux.uml not found; apt-get install -y user-mode-linux kmod iproute2"; exit 1; }
 	python3 tests/ktls/uml_run.py sh tests/ktls/inside.sh "$(KTLS_TESTS)" \
 	    $(abspath ftpsd-inetd) $(abspath build-mbedtls-src/ftpsd-inetd)
+
+# The server's CPU and system calls per GiB with and without kernel TLS
+# (bench/ktls_cpu), inside user-mode Linux: not a clock, a breakdown.
+.PHONY: bench-ktls
+bench-ktls: all
+	python3 tests/ktls/uml_run.py -m 2048M python3 bench/ktls_cpu $(abspath ftpsd-inetd) 128
