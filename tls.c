@@ -36,6 +36,7 @@
 #include "sys.h"
 #include "sys_net.h"
 #include "tls_hash.h"
+#include "tls_ktls.h"
 #include "tls_priv.h"
 
 /* ------------------------------------------------------------ the bio */
@@ -402,6 +403,7 @@ static void keylog_cb(void *p, mbedtls_ssl_key_export_type type, const unsigned 
     switch (type) {
     case MBEDTLS_SSL_KEY_EXPORT_TLS12_MASTER_SECRET:
         label = "CLIENT_RANDOM";
+        tls_ktls_note12(c, secret, len, cr, sr);
         break;
 #if defined(MBEDTLS_SSL_PROTO_TLS1_3)
     case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_CLIENT_EARLY_SECRET:
@@ -415,9 +417,11 @@ static void keylog_cb(void *p, mbedtls_ssl_key_export_type type, const unsigned 
         break;
     case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_CLIENT_APPLICATION_TRAFFIC_SECRET:
         label = "CLIENT_TRAFFIC_SECRET_0";
+        tls_ktls_note13(c, true, secret, len);
         break;
     case MBEDTLS_SSL_KEY_EXPORT_TLS1_3_SERVER_APPLICATION_TRAFFIC_SECRET:
         label = "SERVER_TRAFFIC_SECRET_0";
+        tls_ktls_note13(c, false, secret, len);
         break;
 #endif
     default:
@@ -432,13 +436,11 @@ static int keylog_cb(void *p, const unsigned char *ms, const unsigned char *kb, 
                      size_t keylen, size_t ivlen, const unsigned char cr[32],
                      const unsigned char sr[32], mbedtls_tls_prf_types prf)
 {
-    (void)kb;
-    (void)maclen;
-    (void)keylen;
-    (void)ivlen;
-    (void)sr;
+    struct tls_ctx *ctx = p;
     (void)prf;
-    keylog_line(p, "CLIENT_RANDOM", cr, ms, 48);
+    keylog_line(ctx, "CLIENT_RANDOM", cr, ms, 48);
+    tls_ktls_note12(ctx->cur, ms, 48, cr, sr);
+    tls_ktls_note_block(ctx->cur, kb, maclen, keylen, ivlen);
     return 0;
 }
 #endif
@@ -450,7 +452,7 @@ void tls_conf_hooks(struct tls_ctx *ctx, mbedtls_ssl_config *conf, enum tls_role
     mbedtls_ssl_conf_sni(conf, on_sni, ctx);
     mbedtls_ssl_conf_session_cache(conf, ctx, cache_get_cb, cache_set_cb);
 #if !TLS_MBEDTLS3
-    if (ctx->keylog_fd >= 0) {
+    if (ctx->keylog_fd >= 0 || (role == TLS_ROLE_DATA && ctx->ktls_policy)) {
         mbedtls_ssl_conf_export_keys_ext_cb(conf, keylog_cb, ctx);
     }
 #endif
@@ -564,6 +566,9 @@ static enum tls_fail handshake(struct tls_conn *c, char *msg, size_t n)
         return tls_diagnose(c, MBEDTLS_ERR_SSL_CONN_EOF, msg, n);
     }
     int v13 = ctx->allow13 && ctx->hello.offers13 ? 1 : 0;
+    if (v13) {
+        tls_ktls_pick13(ctx, c->role);
+    }
     int ret = mbedtls_ssl_setup(&c->ssl, &ctx->conf[c->role][v13]);
     if (ret != 0) {
         tls_fmt_error(msg, n, ret, "mbedtls_ssl_setup");
@@ -571,7 +576,7 @@ static enum tls_fail handshake(struct tls_conn *c, char *msg, size_t n)
     }
     mbedtls_ssl_set_bio(&c->ssl, c, bio_send, bio_recv, NULL);
 #if TLS_MBEDTLS3
-    if (ctx->keylog_fd >= 0) {
+    if (ctx->keylog_fd >= 0 || (c->role == TLS_ROLE_DATA && ctx->ktls_policy)) {
         mbedtls_ssl_set_export_keys_cb(&c->ssl, keylog_cb, c);
     }
 #endif
@@ -628,6 +633,9 @@ struct tls_conn *tls_accept(struct tls_ctx *ctx, int rfd, int wfd, enum tls_role
     if (role == TLS_ROLE_CONTROL && !control_session_start(ctx, msg, sizeof msg)) {
         goto fail;
     }
+    if (role == TLS_ROLE_DATA) {
+        tls_ktls_attach(c);
+    }
     fail = handshake(c, msg, sizeof msg);
     if (fail != TLS_FAIL_NONE) {
         goto fail;
@@ -636,6 +644,12 @@ struct tls_conn *tls_accept(struct tls_ctx *ctx, int rfd, int wfd, enum tls_role
     if (ctx->client_cert != POL_CCERT_OFF) {
         c->peer_ok = mbedtls_ssl_get_peer_cert(&c->ssl) != NULL &&
                      mbedtls_ssl_get_verify_result(&c->ssl) == 0;
+    }
+    bool refuse = role == TLS_ROLE_DATA && ctx->data_reuse_required && !c->resumed;
+    if (role == TLS_ROLE_DATA && !refuse) {
+        tls_ktls_start(c);
+    } else if (role == TLS_ROLE_CONTROL) {
+        ctx->ctrl_suite = tls_conn_suite(c);
     }
     tls_log_success(c);
     c->deadline = -1;
@@ -648,7 +662,7 @@ struct tls_conn *tls_accept(struct tls_ctx *ctx, int rfd, int wfd, enum tls_role
      * 1.3 refuses such a handshake already (tls_diagnose); a TLS 1.2 one ends
      * here, with close_notify so the client sees a clean end before the
      * caller's reply. */
-    if (role == TLS_ROLE_DATA && ctx->data_reuse_required && !c->resumed) {
+    if (refuse) {
         (void)tls_close(c, false, DEFS_TLS_REFUSE_CLOSE_MS);
         set_why(why, TLS_FAIL_NOT_RESUMED);
         (void)sys_copy(err, errsz, TLS_MSG_NOT_RESUMED);
@@ -676,6 +690,9 @@ ssize_t tls_read(struct tls_conn *c, void *buf, size_t n, int timeout_ms)
         return 0;
     }
     enter(c, timeout_ms);
+    if (c->ktls_rx) {
+        return tls_ktls_read(c, buf, n);
+    }
     for (;;) {
         int ret = mbedtls_ssl_read(&c->ssl, buf, n);
         if (ret > 0) {
@@ -711,6 +728,9 @@ ssize_t tls_write(struct tls_conn *c, const void *buf, size_t n, int timeout_ms)
     const unsigned char *p = buf;
     size_t off = 0;
     enter(c, timeout_ms);
+    if (c->ktls_tx) {
+        return tls_ktls_write(c, buf, n);
+    }
     while (off < n) {
         size_t chunk = n - off > TLS_REC_MAX ? TLS_REC_MAX : n - off;
         int ret = mbedtls_ssl_write(&c->ssl, p + off, chunk);
@@ -735,7 +755,15 @@ ssize_t tls_write(struct tls_conn *c, const void *buf, size_t n, int timeout_ms)
 
 bool tls_pending(const struct tls_conn *c)
 {
+    if (c->ktls_rx) {
+        return false; /* the kernel's records: poll(2) sees them */
+    }
     return mbedtls_ssl_get_bytes_avail(&c->ssl) > 0 || mbedtls_ssl_check_pending(&c->ssl) != 0;
+}
+
+bool tls_kernel_tx(const struct tls_conn *c)
+{
+    return c->ktls_tx;
 }
 
 /* ------------------------------------------------------------ close */
@@ -747,7 +775,13 @@ static bool read_peer_close(struct tls_conn *c)
     size_t dropped = 0;
     bool ok = true;
     for (;;) {
-        int ret = mbedtls_ssl_read(&c->ssl, junk, sizeof junk);
+        int ret;
+        if (c->ktls_rx) {
+            ssize_t r = tls_ktls_read(c, junk, sizeof junk);
+            ret = r == 0 ? MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY : (r > 0 ? (int)r : -1);
+        } else {
+            ret = mbedtls_ssl_read(&c->ssl, junk, sizeof junk);
+        }
         if (ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
             break;
         }
@@ -774,6 +808,9 @@ static bool read_peer_close(struct tls_conn *c)
 
 static bool send_close_notify(struct tls_conn *c)
 {
+    if (c->ktls_tx) {
+        return tls_ktls_close_notify(c);
+    }
     int ret;
     do {
         ret = mbedtls_ssl_close_notify(&c->ssl);

@@ -71,7 +71,7 @@ static void check_suites(struct check *k)
         }
     }
     if (!bad_name &&
-        (!tls_build_suites(pol, suites, &nsuites, &has13, &has12, k->msg, sizeof k->msg) ||
+        (!tls_build_suites(pol, false, suites, &nsuites, &has13, &has12, k->msg, sizeof k->msg) ||
          !tls_check_min(pol, has13, has12, k->msg, sizeof k->msg))) {
         found(k, true);
     } else if (pol->tls_min == 13 && !TLS_HAVE_13) {

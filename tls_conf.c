@@ -53,6 +53,26 @@ static const char *const default_suites[] = {
     "TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384",
 };
 
+/* The same when kernel TLS carries the data connections' records
+ * (tls_ktls.c): then the kernel's AES-GCM does the bulk work, and kernels
+ * drive AES hardware (AES-NI/VAES on x86, ARMv8 CE, router engines) that
+ * mbed TLS cannot use. The suite of a data connection is the control
+ * session's (it resumes it), so the control connection picks by the data
+ * path too. */
+static const char *const default_suites_kernel[] = {
+#if TLS_HAVE_13
+    "TLS1-3-AES-128-GCM-SHA256",
+    "TLS1-3-AES-256-GCM-SHA384",
+    "TLS1-3-CHACHA20-POLY1305-SHA256",
+#endif
+    "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256",
+    "TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384",
+    "TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256",
+    "TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256",
+    "TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384",
+    "TLS-ECDHE-RSA-WITH-CHACHA20-POLY1305-SHA256",
+};
+
 /* OpenSSL spellings admins paste from other servers' configurations. */
 static const struct {
     const char *openssl, *mbedtls;
@@ -159,14 +179,17 @@ int tls_suite_id(const char *name)
 /* Builds the suite list of the policy (or the default) into out[]; false
  * with a message naming the first unknown suite. *has13 / *has12 say
  * whether TLS 1.3 / TLS 1.2 suites are in it. */
-bool tls_build_suites(const struct policy *pol, int *out, size_t *nout, bool *has13, bool *has12,
-                      char *msg, size_t msgsz)
+bool tls_build_suites(const struct policy *pol, bool kernel, int *out, size_t *nout, bool *has13,
+                      bool *has12, char *msg, size_t msgsz)
 {
     size_t n = 0;
     *has13 = *has12 = false;
     if (pol->ciphers == NULL) {
-        for (size_t i = 0; i < sizeof default_suites / sizeof default_suites[0]; i++) {
-            int id = mbedtls_ssl_get_ciphersuite_id(default_suites[i]);
+        const char *const *names = kernel ? default_suites_kernel : default_suites;
+        size_t count = kernel ? sizeof default_suites_kernel / sizeof default_suites_kernel[0]
+                              : sizeof default_suites / sizeof default_suites[0];
+        for (size_t i = 0; i < count; i++) {
+            int id = mbedtls_ssl_get_ciphersuite_id(names[i]);
             if (id != 0 && n + 1 < DEFS_TLS_SUITES_MAX) {
                 out[n++] = id;
             }
@@ -399,7 +422,8 @@ static int conf_setup(struct tls_ctx *ctx, const struct policy *pol, enum tls_ro
     }
     mbedtls_ssl_conf_rng(conf, mbedtls_ctr_drbg_random, &ctx->drbg);
     conf_versions(conf, pol, v13);
-    mbedtls_ssl_conf_ciphersuites(conf, ctx->suites);
+    /* TLS 1.3 configurations get the one suite tls_ktls_pick13 chose. */
+    mbedtls_ssl_conf_ciphersuites(conf, v13 ? ctx->suites13 : ctx->suites);
     for (int i = 0; i < ctx->ncert; i++) {
         ret = mbedtls_ssl_conf_own_cert(conf, &ctx->crt[i], &ctx->pk[i]);
         if (ret != 0) {
@@ -554,10 +578,19 @@ struct tls_ctx *tls_init(const struct policy *pol, char *err, size_t errsz)
     if (!tls_rng_seed(&ctx->drbg, msg, sizeof msg)) {
         goto fail;
     }
-    if (!tls_build_suites(pol, ctx->suites, &ctx->nsuites, &has13, &has12, msg, sizeof msg) ||
+    tls_ktls_probe(ctx, pol);
+    if (!tls_build_suites(pol, ctx->ktls, ctx->suites, &ctx->nsuites, &has13, &has12, msg,
+                          sizeof msg) ||
         !tls_check_min(pol, has13, has12, msg, sizeof msg)) {
         goto fail;
     }
+    size_t n13 = 0;
+    for (size_t i = 0; i < ctx->nsuites; i++) {
+        if (tls_suite_is13(ctx->suites[i])) {
+            ctx->suites13[n13++] = ctx->suites[i];
+        }
+    }
+    ctx->suites13[n13] = 0;
     ctx->allow13 = TLS_HAVE_13 && has13;
     if (!load_certs(ctx, pol, msg, sizeof msg) || !open_keylog(ctx, pol, msg, sizeof msg)) {
         goto fail;

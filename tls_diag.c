@@ -537,6 +537,18 @@ void tls_log_success(const struct tls_conn *c)
     (void)sys_append(line, sizeof line, &pos, ", SNI %s", c->has_sni ? c->sni : "-");
     const char *alpn = mbedtls_ssl_get_alpn_protocol(&c->ssl);
     (void)sys_append(line, sizeof line, &pos, ", ALPN %s", alpn != NULL ? alpn : "-");
+    if (c->role == TLS_ROLE_DATA) {
+        /* Which path carries the data connection's records (tls_ktls.c). */
+        if (c->ktls_tx && c->ktls_rx) {
+            (void)sys_append(line, sizeof line, &pos, ", records in kernel TLS");
+        } else if (c->ktls_tx) {
+            (void)sys_append(line, sizeof line, &pos,
+                             ", records sent in kernel TLS, received in mbed TLS (%s)",
+                             c->ktls_why);
+        } else if (c->ktls_why[0] != '\0') {
+            (void)sys_append(line, sizeof line, &pos, ", records in mbed TLS (%s)", c->ktls_why);
+        }
+    }
     const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&c->ssl);
     if (peer != NULL && ctx->client_cert != POL_CCERT_OFF) {
         /* mbedtls_x509_dn_gets replaces control characters: safe to log. */

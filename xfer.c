@@ -163,15 +163,15 @@ enum data_status xfer_send(struct session *s, const void *buf, size_t n)
     return DATA_OK;
 }
 
-/* sendfile(2) up to n bytes of fd at *off (clear connections only); *sent =
- * 0 at the end of the file. */
+/* sendfile(2) up to n bytes of fd at *off (clear or kernel TLS connections
+ * only); *sent = 0 at the end of the file. */
 static enum data_status send_from_file(struct session *s, int fd, off_t *off, size_t n,
                                        size_t *sent)
 {
     struct data_conn *dc = &s->conn;
     *sent = 0;
-    if (dc->tls) {
-        bug("sendfile on a TLS data connection");
+    if (dc->tls && !tls_kernel_tx(dc->tls)) {
+        bug("sendfile on a TLS data connection that mbed TLS carries");
     }
     for (;;) {
         enum data_status st = wait_data(s, POLLOUT);
@@ -305,8 +305,9 @@ static enum data_status send_ascii(struct session *s, int fd, off_t off, int *fe
 
 static enum data_status send_binary(struct session *s, int fd, off_t off, int *ferr)
 {
-    if (!s->conn.tls) {
-        /* Clear: the kernel copies file to socket without our buffer. */
+    if (!s->conn.tls || tls_kernel_tx(s->conn.tls)) {
+        /* Clear, or kernel TLS: the kernel copies (and encrypts) file to
+         * socket without our buffer. */
         for (;;) {
             size_t sent;
             enum data_status st = send_from_file(s, fd, &off, DEFS_SENDFILE_CHUNK, &sent);

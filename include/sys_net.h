@@ -53,6 +53,37 @@ ssize_t sys_sendfile(int out_fd, int in_fd, off_t *off, size_t n);
 /* shutdown(SHUT_WR): our FIN. 0 or -1 with errno. */
 int sys_shutdown_write(int fd);
 
+/* Kernel TLS (Linux kTLS): the record layer of a TCP socket handed to the
+ * kernel after a handshake done in user space. */
+#define SYS_KTLS_TLS12 0x0303
+#define SYS_KTLS_TLS13 0x0304
+enum sys_ktls_cipher { SYS_KTLS_AES_128_GCM, SYS_KTLS_AES_256_GCM, SYS_KTLS_CHACHA20_POLY1305 };
+/* One direction's record protection, as the kernel takes it. */
+struct sys_ktls_key {
+    unsigned version; /* SYS_KTLS_TLS12 or SYS_KTLS_TLS13 */
+    enum sys_ktls_cipher cipher;
+    unsigned char key[32]; /* 16 bytes for AES-128-GCM */
+    unsigned char iv[12];  /* TLS 1.2 AES-GCM: the 4-byte implicit IV; else 12 bytes */
+    unsigned char seq[8];  /* the next record's sequence number, big-endian */
+};
+/* Whether this kernel has the TLS ULP: 1 yes, 0 no (ENOENT), -1 with errno
+ * on another failure. Run as root it also loads tls.ko where it exists. */
+int sys_ktls_probe(void);
+/* setsockopt(TCP_ULP, "tls") on a connected socket: 0, or -1 with errno
+ * (ENOENT: no kernel TLS). The socket behaves as before until a key is set. */
+int sys_ktls_ulp(int fd);
+/* Hands one direction (tx: what we send) to the kernel: 0 or -1 with errno
+ * (EINVAL, ENOPROTOOPT...: this kernel lacks the suite). */
+int sys_ktls_set_key(int fd, bool tx, const struct sys_ktls_key *k);
+/* Sends n bytes as one record of content type `type` (an alert, 21) on a
+ * kernel TLS socket, without SIGPIPE; -1 with errno. */
+ssize_t sys_ktls_send_record(int fd, unsigned char type, const void *buf, size_t n);
+/* recvmsg(2) on a kernel TLS socket, never blocking: the bytes of one or
+ * more records of one content type, reported in *type (0 when the kernel
+ * gave none, as at the end of the stream); 0 at EOF; -1 with errno
+ * (EAGAIN: no whole record yet; EBADMSG: a record failed to decrypt). */
+ssize_t sys_ktls_recv(int fd, void *buf, size_t n, unsigned char *type);
+
 /* A close-on-exec AF_UNIX datagram socket connected to `path` (the
  * syslog socket); -1 with errno. */
 int sys_unix_dgram_connect(const char *path);

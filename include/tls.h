@@ -74,6 +74,10 @@ ssize_t tls_write(struct tls_conn *c, const void *buf, size_t n, int timeout_ms)
 /* Bytes already decrypted or received and waiting in the context: a poll
  * on the fd would not see them. */
 bool tls_pending(const struct tls_conn *c);
+/* True when the kernel carries the records this connection sends (kernel
+ * TLS, policy `ktls auto`): a plain write or sendfile(2) on its fd then
+ * makes TLS records. */
+bool tls_kernel_tx(const struct tls_conn *c);
 
 /* Sends close_notify; with wait_peer also waits (up to timeout_ms) for the
  * peer's close_notify, as CCC and REIN need. Returns true if the exchange

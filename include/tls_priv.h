@@ -8,6 +8,7 @@
  *   tls_conf.c   tls_init/tls_free: DRBG, suites, certificates, configs
  *   tls_diag.c   what the log says about a handshake, and why one failed
  *   tls_admin.c  -t (tls_check_policy) and --gen-cert (tls_gen_cert)
+ *   tls_ktls.c   kernel TLS for data connections: keys, hand-off, records
  *   tls_hello.c  the ClientHello parser (pure; tls_hello.h)
  *   tls_hash.c   SHA-256, HMAC (passwd.c's PBKDF2) and hex (tls_hash.h)
  *
@@ -19,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <mbedtls/version.h>
 #include <mbedtls/ctr_drbg.h>
@@ -102,6 +104,16 @@ struct tls_ctx {
 #endif
     int suites[DEFS_TLS_SUITES_MAX]; /* 0-terminated, as mbed TLS wants it */
     size_t nsuites;
+    /* The TLS 1.3 configurations' list: the one suite picked for the
+     * handshake at hand, so that the server's order wins in TLS 1.3 too
+     * (mbed TLS follows the client's). */
+    int suites13[DEFS_TLS_SUITES_MAX];
+    int ctrl_suite; /* the control session's suite: data connections resume it */
+    /* Kernel TLS: the policy says `ktls auto`, and the kernel has the ULP
+     * (probed in tls_init); why not, for the log. */
+    bool ktls_policy;
+    bool ktls;
+    char ktls_why[64];
     bool allow13; /* this build and policy do TLS 1.3 */
     int tls_min;
     enum pol_client_cert client_cert;
@@ -122,6 +134,16 @@ struct tls_ctx {
     struct tls_hello hello;
     size_t hello_len, hello_off;
     unsigned char hello_buf[TLS_HELLO_BUF];
+};
+
+/* What mbed TLS exported of a data connection's keys, for kernel TLS. */
+struct tls_ktls_secrets {
+    bool have_ms, have_kb, have_c13, have_s13;
+    unsigned char ms[48], cr[32], sr[32]; /* TLS 1.2 master secret and randoms */
+    unsigned char kb[2 * 32 + 2 * 12];    /* 2.28's TLS 1.2 key block (AEAD: no MAC keys) */
+    size_t kb_keylen, kb_ivlen;
+    unsigned char c13[48], s13[48]; /* TLS 1.3 application traffic secrets */
+    size_t len13;
 };
 
 struct tls_conn {
@@ -145,10 +167,15 @@ struct tls_conn {
     int clear_alert;  /* a fatal alert the peer sent in clear, -1 none */
     bool has_sni;
     char sni[DEFS_HOST_MAX];
+    struct tls_ktls_secrets ks;
+    bool ktls_ulp;         /* the TLS ULP is on the socket (no keys yet) */
+    bool ktls_tx, ktls_rx; /* the kernel carries the records we send / receive */
+    char ktls_why[96];     /* why not, for the log */
 };
 
 /* The files call down this list, never up: tls_admin.c, tls_conf.c,
- * tls.c, tls_diag.c (mk/lint.py checks the call graph has no cycle). */
+ * tls.c, tls_ktls.c, tls_diag.c (mk/lint.py checks the call graph has no
+ * cycle). */
 
 /* ------------------------------------------------------------ tls.c */
 
@@ -166,11 +193,13 @@ bool tls_rng_seed(mbedtls_ctr_drbg_context *drbg, char *msg, size_t n);
 /* A suite id from an mbed TLS, IANA or OpenSSL name, any case; 0 if this
  * build does not know it. */
 int tls_suite_id(const char *name);
-/* The policy's suite list (or the default) into out[], 0-terminated;
+/* The policy's suite list (or the default, in the order that is fastest
+ * for the data path: `kernel` when kernel TLS carries it) into out[],
+ * 0-terminated;
  * false with a message naming the first unknown suite. *has13 / *has12
  * say whether TLS 1.3 / TLS 1.2 suites are in it. */
-bool tls_build_suites(const struct policy *pol, int *out, size_t *nout, bool *has13, bool *has12,
-                      char *msg, size_t msgsz);
+bool tls_build_suites(const struct policy *pol, bool kernel, int *out, size_t *nout, bool *has13,
+                      bool *has12, char *msg, size_t msgsz);
 /* client-cert optional/required needs client-ca; false with a message. */
 bool tls_check_client_ca(const struct policy *pol, char *msg, size_t n);
 /* tls-min against the build and the suites; false with a message. */
@@ -185,6 +214,38 @@ bool tls_load_key(mbedtls_pk_context *pk, const char *path, mbedtls_ctr_drbg_con
 bool tls_check_pair(mbedtls_x509_crt *crt, mbedtls_pk_context *pk, const char *cpath,
                     const char *kpath, mbedtls_ctr_drbg_context *drbg, bool thorough, char *msg,
                     size_t n);
+
+/* ------------------------------------------------------------ tls_ktls.c */
+
+/* Whether kernel TLS can be used at all: `ktls auto` and a kernel with the
+ * TLS ULP (probed once, before chroot; as root this loads tls.ko). */
+void tls_ktls_probe(struct tls_ctx *ctx, const struct policy *pol);
+/* The key-export callbacks' findings, kept for data connections under
+ * `ktls auto`: the TLS 1.2 master secret and randoms (3.6, and 2.28), the
+ * TLS 1.2 key block (2.28), a TLS 1.3 application traffic secret (3.6). */
+void tls_ktls_note12(struct tls_conn *c, const unsigned char *ms, size_t len,
+                     const unsigned char cr[32], const unsigned char sr[32]);
+void tls_ktls_note_block(struct tls_conn *c, const unsigned char *kb, size_t maclen, size_t keylen,
+                         size_t ivlen);
+void tls_ktls_note13(struct tls_conn *c, bool client, const unsigned char *secret, size_t len);
+/* The suite a connection agreed (IANA id). */
+int tls_conn_suite(const struct tls_conn *c);
+/* Before a TLS 1.3 handshake: ctx->suites13 becomes the one suite of ours
+ * that comes first in our order among those the client offers (for a data
+ * connection the control session's, which resumption needs), so the
+ * server's order wins in TLS 1.3 as in TLS 1.2. */
+void tls_ktls_pick13(struct tls_ctx *ctx, enum tls_role role);
+/* Before a data handshake: the TLS ULP on the socket (c->ktls_ulp), or why
+ * not in c->ktls_why. */
+void tls_ktls_attach(struct tls_conn *c);
+/* After a data handshake: hands the records to the kernel where it can
+ * (c->ktls_tx, c->ktls_rx), else says why in c->ktls_why. */
+void tls_ktls_start(struct tls_conn *c);
+/* tls_read / tls_write / close_notify through the kernel, with tls.h's
+ * return values; reads wait until c->deadline. */
+ssize_t tls_ktls_read(struct tls_conn *c, void *buf, size_t n);
+ssize_t tls_ktls_write(struct tls_conn *c, const void *buf, size_t n);
+bool tls_ktls_close_notify(struct tls_conn *c);
 
 /* ------------------------------------------------------------ tls_diag.c */
 

@@ -160,7 +160,10 @@ class Server:
             if self.mode == "inetd":
                 cmd.append("--inetd")
             # systemd-socket-activate passes no environment unless told.
-            for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+            # The CPU feature masks are tests/ktls/uml_run.py's (user-mode
+            # Linux keeps no AVX state on some hosts).
+            for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "GLIBC_TUNABLES", "OPENSSL_ia32cap",
+                        "GNUTLS_CPUID_OVERRIDE"):
                 if var in os.environ:
                     cmd += ["-E", "%s=%s" % (var, os.environ[var])]
             cmd += self.wrapper + [BIN, "-f", self.policy] + self.extra_args
@@ -201,6 +204,15 @@ class Server:
         if exc[0] is None and ("Sanitizer" in log or "runtime error:" in log):
             shutil.rmtree(self.dir, ignore_errors=True)
             raise AssertionError("sanitizer report in the server log:\n" + log[-4000:])
+        # Under `make check-ktls` (a kernel with TLS) the kernel must carry
+        # every protected data connection that was accepted.
+        if exc[0] is None and os.environ.get("FTPSD_EXPECT_KTLS") == "1":
+            missed = [l for l in log.splitlines()
+                      if "TLS data:" in l and "records in" in l and "records in kernel TLS" not in l]
+            if missed:
+                shutil.rmtree(self.dir, ignore_errors=True)
+                raise AssertionError("data connection not carried by kernel TLS:\n" +
+                                     "\n".join(missed[:5]))
         # Sessions are children of the super-server's process group; kill any
         # that outlived it (we started them, by their group id).
         shutil.rmtree(self.dir, ignore_errors=True)

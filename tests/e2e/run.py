@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs every @test in tests/e2e/test_*.py against the real binary.
 
-usage: run.py [-k SUBSTRING] [-j N]   (FTPSD_BIN selects the binary)
+usage: run.py [-k SUBSTRING[|SUBSTRING...]] [-j N]   (FTPSD_BIN selects the binary)
 
 Up to -j tests run at once, each in a thread of its own with a hard time
 limit (E2E_TEST_TIMEOUT seconds, 120 by default): a test still running at
@@ -60,7 +60,9 @@ def main():
         print("0 passed, 1 failed")
         return 1
     load_modules(args.dir, args.pattern)
-    tests = [t for t in ftpsdtest.TESTS if args.k in "%s.%s" % (t.__module__, t.__name__)]
+    keys = args.k.split("|")
+    tests = [t for t in ftpsdtest.TESTS
+             if any(k in "%s.%s" % (t.__module__, t.__name__) for k in keys)]
     counts = {"pass": 0, "fail": 0, "skip": 0}
     t0 = time.time()
     pending = list(tests)
