@@ -105,6 +105,7 @@ static int cmd_check(const char *path)
     int env = check_environment(&pol, report_stderr, NULL);
     pol_warnings(&pol, report_stderr, NULL);
     pol_print(&pol, stdout);
+    tls_print_offer(&pol, stdout);
     if (errors + env > 0) {
         fprintf(stderr, "%s: not usable\n", path);
         return EXIT_ENV;

