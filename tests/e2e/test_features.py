@@ -140,3 +140,60 @@ def test_check_warns_of_a_certificate_expiring_within_30_days():
             check(bool(said) == warned, "%d days: %r" % (days, r.stderr))
             check(not said or int(said.group(1)) in (days - 1, days), r.stderr)
             check(("expires in" in r.stderr) == warned, "%d days: %r" % (days, r.stderr))
+
+
+# ------------------------------------------------------------------- home= --
+
+HOME_USERS = """
+group staff access=rwadmn home=/staff
+user bob    password=%(pw)s root=/ home=/in/box access=r
+user carol  password=%(pw)s root=/ group=staff
+user dave   password=%(pw)s root=/ home=/missing access=r
+user eve    password=%(pw)s root=/ home=/out access=r
+""" % {"pw": PW}
+
+
+@test
+def test_home_is_where_the_session_starts():
+    with Server("tls off\nidle 30\n" + HOME_USERS, tls=False,
+                files={"in/box/note.txt": "hello", "staff/x": "s", "top.txt": "t"}) as srv:
+        os.symlink("/etc", os.path.join(srv.root, "out"))
+        f = srv.ftp()
+        f.login("bob", "pw")
+        check(f.pwd() == "/in/box", f.pwd())
+        # Relative names are relative to the start directory...
+        b = io.BytesIO()
+        f.retrbinary("RETR note.txt", b.write)
+        check(b.getvalue() == b"hello", b.getvalue())
+        # ...which is a start, not a wall: the root stays reachable.
+        f.cwd("/")
+        check("top.txt" in f.nlst(), f.nlst())
+        f.cwd("..")
+        check(f.pwd() == "/", f.pwd())
+        # REIN and a new login start there again.
+        f.sendcmd("REIN")
+        f.login("bob", "pw")
+        check(f.pwd() == "/in/box", f.pwd())
+        f.quit()
+        # From the group.
+        f = srv.ftp()
+        f.login("carol", "pw")
+        check(f.pwd() == "/staff", f.pwd())
+        f.quit()
+        # A missing home: the session starts at the root, and the log says so.
+        f = srv.ftp()
+        f.login("dave", "pw")
+        check(f.pwd() == "/", f.pwd())
+        f.quit()
+        check(srv.wait_log("home /missing of dave: No such file or directory"), srv.log())
+        # SECURITY: a home that is a symlink out of the root is not entered.
+        f = srv.ftp()
+        f.login("eve", "pw")
+        check(f.pwd() == "/", f.pwd())
+        expect_code(550, f.sendcmd, "CWD /out")
+        f.quit()
+        check(srv.wait_log("home /out of eve: leads outside the root"), srv.log())
+        r = run_t(srv.policy)
+        check("user bob root=/ access=r tls=off login=password home=/in/box" in r.stdout
+              or re.search(r"^user bob root=\S+ access=r tls=off login=password home=/in/box ",
+                           r.stdout, re.M), r.stdout)
