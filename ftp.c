@@ -106,6 +106,7 @@ static const struct cmd commands[] = {
     {"MLST", NULL, ARG_ANY, C_LOGIN, R, cmd_mlst, NULL},
     {"SIZE", NULL, ARG_NEEDED, C_LOGIN, R, cmd_size, NULL},
     {"MDTM", NULL, ARG_NEEDED, C_LOGIN, R, cmd_mdtm, NULL},
+    {"MFMT", NULL, ARG_NEEDED, C_LOGIN, W | POL_ACC_DELETE, cmd_mfmt, NULL},
     {"DELE", NULL, ARG_NEEDED, C_LOGIN, POL_ACC_DELETE, cmd_dele, NULL},
     {"MKD", NULL, ARG_NEEDED, C_LOGIN, POL_ACC_MKDIR, cmd_mkd, NULL},
     {"XMKD", NULL, ARG_NEEDED, C_LOGIN, POL_ACC_MKDIR, cmd_mkd, NULL},

@@ -93,6 +93,7 @@ void cmd_feat(struct session *s, const char *arg)
     reply_more(s, "EPSV");
     reply_more(s, "HOST");
     reply_more(s, "MDTM");
+    reply_more(s, "MFMT");
     reply_more(s, "MLST type*;size*;modify*;perm*;unique*;");
     reply_more(s, "REST STREAM");
     reply_more(s, "SIZE");

@@ -197,3 +197,84 @@ def test_home_is_where_the_session_starts():
         check("user bob root=/ access=r tls=off login=password home=/in/box" in r.stdout
               or re.search(r"^user bob root=\S+ access=r tls=off login=password home=/in/box ",
                            r.stdout, re.M), r.stdout)
+
+
+# -------------------------------------------------------------------- MFMT --
+
+MFMT_USERS = """
+user alice  password=%(pw)s root=/ access=rwadmn
+user writer password=%(pw)s root=/ access=rw
+user reader password=%(pw)s root=/ access=r
+""" % {"pw": PW}
+
+
+@test
+def test_mfmt_sets_the_modification_time():
+    with Server("tls off\nidle 30\n" + MFMT_USERS, tls=False,
+                files={"up/a.bin": "data", "up/b.bin": "b"}) as srv:
+        a = os.path.join(srv.root, "up", "a.bin")
+        outside = os.path.join(srv.dir, "outside.txt")
+        with open(outside, "w") as fh:
+            fh.write("not yours")
+        os.utime(outside, (1000000000, 1000000000))
+        os.symlink(outside, os.path.join(srv.root, "up", "link"))
+        f = srv.ftp()
+        f.login("alice", "pw")
+        check("MFMT" in f.sendcmd("FEAT"), "FEAT lists MFMT")
+        r = f.sendcmd("MFMT 20200102030405 up/a.bin")
+        check(r == "213 Modify=20200102030405; up/a.bin", r)
+        check(os.stat(a).st_mtime == 1577934245, os.stat(a).st_mtime)
+        check(f.sendcmd("MDTM up/a.bin") == "213 20200102030405")
+        # Fractions of a second, and names with blanks.
+        f.storbinary("STOR up/with blank.txt", io.BytesIO(b"x"))
+        r = f.sendcmd("MFMT 19991231235958.25 up/with blank.txt")
+        check(r == "213 Modify=19991231235958; up/with blank.txt", r)
+        st = os.stat(os.path.join(srv.root, "up", "with blank.txt"))
+        check(st.st_mtime_ns == 946684798250000000, st.st_mtime_ns)
+        # Bad times and bad paths: a reply that says what is wrong.
+        for bad in ("MFMT 20201301000000 up/a.bin", "MFMT 2020 up/a.bin",
+                    "MFMT 20200102030405", "MFMT up/a.bin"):
+            expect_code(501, f.sendcmd, bad)
+        expect_code(550, f.sendcmd, "MFMT 20200102030405 up/nope.bin")
+        # SECURITY: never through a symlink, never outside the root.
+        expect_code(550, f.sendcmd, "MFMT 20200102030405 up/link")
+        check(os.stat(outside).st_mtime == 1000000000, "the file outside was changed")
+        expect_code(550, f.sendcmd, "MFMT 20200102030405 ../outside.txt")
+        check(os.stat(outside).st_mtime == 1000000000, "the file outside was changed")
+        # MDTM stays read-only: a time argument is not a way to set it.
+        before = os.stat(a).st_mtime
+        expect_code(550, f.sendcmd, "MDTM 20100101000000 up/a.bin")
+        check(os.stat(a).st_mtime == before)
+        f.quit()
+        # What overwriting needs: 'w' and 'd'.
+        for user in ("writer", "reader"):
+            f = srv.ftp()
+            f.login(user, "pw")
+            text = expect_code(550, f.sendcmd, "MFMT 20100101000000 up/b.bin")
+            check("'w' and 'd'" in text, text)
+            f.quit()
+        check(os.stat(os.path.join(srv.root, "up", "b.bin")).st_mtime != 1262304000)
+
+
+@test
+def test_mfmt_lftp_mirror_keeps_times():
+    if not which("lftp"):
+        raise Skip("lftp not installed")
+    with Server(tls_policy(users=MFMT_USERS)) as srv:
+        local = os.path.join(srv.dir, "local")
+        os.makedirs(local)
+        for name, when in (("old.txt", 1262304000), ("older.txt", 946684800)):
+            p = os.path.join(local, name)
+            with open(p, "w") as fh:
+                fh.write(name)
+            os.utime(p, (when, when))
+        script = ("set ftp:ssl-force true; set ssl:verify-certificate no; "
+                  "set net:max-retries 1; set net:timeout 10; "
+                  "open -u alice,pw ftp://%s:%d; mirror -R %s /dst; quit"
+                  % (srv.host, srv.port, local))
+        r = subprocess.run(["lftp", "-c", script], capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, r.stdout + r.stderr + srv.log())
+        for name, when in (("old.txt", 1262304000), ("older.txt", 946684800)):
+            st = os.stat(os.path.join(srv.root, "dst", name))
+            check(int(st.st_mtime) == when, "%s: %s, want %s" % (name, st.st_mtime, when))
+        check(srv.wait_log("MFMT 20100101000000 /dst/old.txt"), srv.log())
