@@ -5,9 +5,12 @@
  * policy, certificates and keys, open host-path files (keylog, xferlog);
  * resolve `run-as`; setgroups; chroot; setgid; setuid; verify root cannot
  * come back; enter the seccomp sandbox; only then send the greeting and read
- * a client byte. */
+ * a client byte. pasv-address host names are looked up before chroot (the
+ * resolver needs the host's files), in a child with a deadline. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -90,6 +93,156 @@ static int check_environment(const struct policy *p, pol_report_fn *report, void
     return errors;
 }
 
+/* ------------------------------------------------------------ pasv-address */
+
+/* What the lookup child answers for the public [0] and private [1] value. */
+struct pasv_answer {
+    unsigned char ok[2];
+    struct in_addr addr[2];
+};
+
+struct pasv_lookup {
+    const struct policy *pol;
+    bool drop; /* become run-as in the child before the lookup */
+    uid_t uid;
+    gid_t gid;
+};
+
+static const struct pol_pasv_addr *pasv_value(const struct policy *p, int i)
+{
+    return i == 0 ? &p->pasv_public : &p->pasv_private;
+}
+
+static bool pasv_is_name(const struct pol_pasv_addr *v)
+{
+    return v->name != NULL && !v->literal && !v->local;
+}
+
+/* The first IPv4 address of a host name, as the C library resolves it
+ * (/etc/hosts, DNS). 0.0.0.0, the mark of a blocked name, is none. */
+static bool lookup_v4(const char *name, struct in_addr *out)
+{
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    bool ok = getaddrinfo(name, NULL, &hints, &res) == 0 && res != NULL &&
+              res->ai_addr->sa_family == AF_INET;
+    if (ok) {
+        *out = ((const struct sockaddr_in *)(const void *)res->ai_addr)->sin_addr;
+        ok = out->s_addr != INADDR_ANY;
+    }
+    if (res != NULL) {
+        freeaddrinfo(res);
+    }
+    return ok;
+}
+
+/* The child of lookup_pasv_names. SECURITY: DNS answers are network
+ * input, and C library resolvers have had overflows (CVE-2015-7547): the
+ * child parses them as run-as, not as root. A child that cannot drop
+ * answers nothing. */
+static void lookup_child(void *ctx, int fd)
+{
+    const struct pasv_lookup *q = ctx;
+    struct pasv_answer a;
+    memset(&a, 0, sizeof a);
+    if (q->drop && (!sys_set_groups(q->gid) || !sys_set_ids(q->uid, q->gid))) {
+        return;
+    }
+    for (int i = 0; i < 2; i++) {
+        const struct pol_pasv_addr *v = pasv_value(q->pol, i);
+        a.ok[i] = pasv_is_name(v) && lookup_v4(v->name, &a.addr[i]);
+    }
+    (void)sys_write_all(fd, &a, sizeof a);
+}
+
+/* Looks up pasv-address's host names, both within DEFS_PASV_LOOKUP_MS (a
+ * lookup can hang on an unreachable DNS server for half a minute). False
+ * if the child did not answer in time; a->ok says which names resolved. */
+static bool lookup_pasv_names(const struct policy *p, struct pasv_answer *a)
+{
+    struct pasv_lookup q = {.pol = p};
+    memset(a, 0, sizeof *a);
+    if (!pasv_is_name(&p->pasv_public) && !pasv_is_name(&p->pasv_private)) {
+        return true;
+    }
+    if (geteuid() == 0 && p->run_as != NULL) {
+        const struct passwd *pw = getpwnam(p->run_as);
+        if (pw != NULL && pw->pw_uid != 0) {
+            q.drop = true;
+            q.uid = pw->pw_uid;
+            q.gid = pw->pw_gid;
+        }
+    }
+    ssize_t n = sys_child_result(lookup_child, &q, a, sizeof *a, DEFS_PASV_LOOKUP_MS);
+    if (n != (ssize_t)sizeof *a) {
+        memset(a, 0, sizeof *a);
+        return false;
+    }
+    return true;
+}
+
+/* The addresses PASV replies will name. A name that did not resolve is
+ * a warning, never a refused session: the local address is what a client
+ * on the server's own network needs anyway. */
+static void settle_pasv(struct pasv_addrs *out)
+{
+    struct pasv_answer a;
+    bool in_time = lookup_pasv_names(&pol, &a);
+    *out = (struct pasv_addrs){0};
+    for (int i = 0; i < 2; i++) {
+        const struct pol_pasv_addr *v = pasv_value(&pol, i);
+        bool have = v->literal;
+        struct in_addr addr = v->addr;
+        if (pasv_is_name(v)) {
+            have = a.ok[i] != 0;
+            addr = a.addr[i];
+        }
+        if (pasv_is_name(v) && !have) {
+            warn("pasv-address %s: %s; PASV replies to %s name the local address instead", v->name,
+                 in_time ? "no IPv4 address for this name" : "no answer from the resolver in time",
+                 i == 0 ? "clients" : "clients in private ranges");
+        } else if (pasv_is_name(v)) {
+            char shown[INET_ADDRSTRLEN];
+            debug("pasv-address %s is %s", v->name,
+                  inet_ntop(AF_INET, &addr, shown, sizeof shown) ? shown : "?");
+        }
+        if (i == 0) {
+            out->has_public = have;
+            out->public_addr = addr;
+        } else if (v->name != NULL) {
+            out->has_private = true;
+            out->private_local = !have;
+            out->private_addr = addr;
+        }
+    }
+}
+
+/* -t: what the names resolve to now, as comment lines. */
+static void print_pasv_lookup(const struct policy *p, FILE *out)
+{
+    struct pasv_answer a;
+    bool in_time = lookup_pasv_names(p, &a);
+    for (int i = 0; i < 2; i++) {
+        const struct pol_pasv_addr *v = pasv_value(p, i);
+        char shown[INET_ADDRSTRLEN];
+        if (!pasv_is_name(v)) {
+            continue;
+        }
+        if (a.ok[i] && inet_ntop(AF_INET, &a.addr[i], shown, sizeof shown)) {
+            fprintf(out,
+                    "# pasv-address %s resolves to %s now (sessions look it up when they "
+                    "start)\n",
+                    v->name, shown);
+        } else {
+            fprintf(stderr,
+                    "%s: warning: pasv-address %s: %s now; sessions would name the local address "
+                    "in PASV replies\n",
+                    p->path, v->name,
+                    in_time ? "no IPv4 address for this name" : "no answer from the resolver");
+        }
+    }
+}
+
 static int cmd_check(const char *path)
 {
     log_early(1);
@@ -106,6 +259,7 @@ static int cmd_check(const char *path)
     pol_warnings(&pol, report_stderr, NULL);
     pol_print(&pol, stdout);
     tls_print_offer(&pol, stdout);
+    print_pasv_lookup(&pol, stdout);
     if (errors + env > 0) {
         fprintf(stderr, "%s: not usable\n", path);
         return EXIT_ENV;
@@ -357,6 +511,7 @@ static int serve(const char *policy_path)
 
     load_policy(policy_path, st.wfd);
     open_host_files(st.wfd, &st.tls, &st.xferlog_fd);
+    settle_pasv(&st.pasv);
     bool sandbox = pol.sandbox;
     if (sandbox) {
         log_sigsafe_prepare(); /* its syslog socket, before chroot */

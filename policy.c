@@ -171,8 +171,6 @@ static void st_pasv_address(struct policy *pol, struct pol_value *v)
     pol->pasv_public = v->pasv[0];
     pol->pasv_private = v->pasv[1];
     v->pasv[0].name = v->pasv[1].name = NULL;
-    pol->has_pasv_address = pol->pasv_public.literal;
-    pol->pasv_address = pol->pasv_public.addr;
 }
 
 static void st_hash(struct policy *pol, struct pol_value *v)
@@ -447,7 +445,6 @@ void pol_defaults(struct policy *pol)
         .sandbox = true,
         .pasv_lo = 0,
         .pasv_hi = 0,
-        .has_pasv_address = false,
         .active_peer = false,
         .fxp = false,
         .nhash = 0,

@@ -48,6 +48,7 @@ void session_init(struct session *s, const struct session_start *st)
     s->local_addr = st->local;
     s->peer_len = st->peer_len;
     s->xferlog_fd = st->xferlog_fd;
+    s->pasv = st->pasv;
     s->login_deadline_ms = st->start_ms + (int64_t)st->pol->login_grace * 1000;
     s->max_iterations = DEFS_PBKDF2_DEFAULT_ITER;
     session_data_initial(s);

@@ -56,6 +56,9 @@
 /* `rate=`: the most bytes per second a direction may be given, 4 GiB/s
  * (more is no limit on any link a session sees; 0 means no limit). */
 #define DEFS_RATE_MAX (4ull * 1024 * 1024 * 1024)
+/* Milliseconds a session start waits for pasv-address host names to
+ * resolve (both together) before it goes on with the local address. */
+#define DEFS_PASV_LOOKUP_MS 3000
 /* Host names in the policy (RFC 1123): a label, and the whole name. */
 #define DEFS_DNS_LABEL_MAX 63
 #define DEFS_DNS_NAME_MAX 253

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -54,6 +55,17 @@ struct sess_proto {
     char host[DEFS_HOST_MAX];
 };
 
+/* The address 227 replies give (pasv-address), settled when the session
+ * starts: host names are looked up then, before chroot, and a name that
+ * did not resolve falls back to the control connection's local address. */
+struct pasv_addrs {
+    bool has_public; /* false: the local address */
+    struct in_addr public_addr;
+    bool has_private;            /* peers in private ranges get their own answer: */
+    bool private_local;          /* ... the local address, */
+    struct in_addr private_addr; /* ... or this one */
+};
+
 /* The data connection being prepared (PASV/EPSV/PORT/EPRT, dataport.c). */
 struct data_state {
     int pasv_fd;                       /* listening socket after PASV/EPSV, or -1 */
@@ -93,6 +105,7 @@ struct session {
     socklen_t peer_len;
     char peer[DEFS_PEER_STR_MAX]; /* "addr:port" for logs and STAT */
     int xferlog_fd;               /* opened before chroot, -1 if none */
+    struct pasv_addrs pasv;       /* what PASV replies name */
     int64_t login_deadline_ms;    /* login-grace, from the connection (or the REIN after a login) */
     bool logged_in_once;          /* a login succeeded in this session */
     uint32_t max_iterations;      /* slowest hash in the policy, for unknown users */
@@ -137,6 +150,7 @@ struct session_start {
     socklen_t peer_len;
     const char *peer_str;
     int xferlog_fd;
+    struct pasv_addrs pasv;
     int64_t start_ms;
 };
 

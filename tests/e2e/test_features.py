@@ -278,3 +278,155 @@ def test_mfmt_lftp_mirror_keeps_times():
             st = os.stat(os.path.join(srv.root, "dst", name))
             check(int(st.st_mtime) == when, "%s: %s, want %s" % (name, st.st_mtime, when))
         check(srv.wait_log("MFMT 20100101000000 /dst/old.txt"), srv.log())
+
+
+# ------------------------------------------------------------ pasv-address --
+
+CLEAR_USERS = "user alice password=%s root=/ access=rwadmn\n" % PW
+
+
+class Resolver:
+    """A private /etc/hosts and /etc/resolv.conf for the sessions of one
+    test: the binary runs under `unshare -m` with both bind-mounted over
+    the host's (as root only). The DNS server named is a UDP socket on a
+    random 127.x address that this object holds and never answers, so a
+    name not in the hosts file hangs the resolver as an unreachable DNS
+    server would."""
+
+    def __init__(self, hosts):
+        if not IS_ROOT or not which("unshare"):
+            raise Skip("needs root and unshare(1) to give the sessions their own /etc/hosts")
+        import tempfile
+        self.dir = tempfile.mkdtemp(prefix="ftpsd-dns-")
+        os.chmod(self.dir, 0o755)
+        self.ns = "127.%d.%d.%d" % tuple(os.urandom(3)[i] % 200 + 20 for i in range(3))
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((self.ns, 53))
+        self.hosts = os.path.join(self.dir, "hosts")
+        self.resolv = os.path.join(self.dir, "resolv.conf")
+        with open(self.hosts, "w") as f:
+            f.write("127.0.0.1 localhost\n" + hosts)
+        with open(self.resolv, "w") as f:
+            f.write("nameserver %s\noptions timeout:5 attempts:3\n" % self.ns)
+        for p in (self.hosts, self.resolv):
+            os.chmod(p, 0o644)
+        r = subprocess.run(["unshare", "-m", "sh", "-c", "mount --bind %s /etc/hosts" % self.hosts],
+                           capture_output=True, timeout=10)
+        if r.returncode != 0:
+            self.close()
+            raise Skip("cannot bind-mount in a mount namespace here: %r" % r.stderr)
+
+    def wrapper(self):
+        return ["unshare", "-m", "sh", "-c",
+                'mount --bind %s /etc/hosts && mount --bind %s /etc/resolv.conf && exec "$@"'
+                % (self.hosts, self.resolv), "sh"]
+
+    def close(self):
+        import shutil
+        self.sock.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def pasv_reply(f):
+    r = f.sendcmd("PASV")
+    m = re.search(r"\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)", r)
+    check(m, r)
+    return "%s.%s.%s.%s" % m.groups()[:4]
+
+
+@test
+def test_pasv_address_host_names():
+    dns = Resolver("127.0.0.7 ftp.example.test\n127.0.0.8 nas.lan\n")
+    try:
+        # A name alone: every client gets its address (looked up at session
+        # start: the hosts file is changed between sessions to prove it).
+        with Server("tls off\nidle 30\npasv-address ftp.example.test\n" + CLEAR_USERS, tls=False,
+                    wrapper=dns.wrapper()) as srv:
+            f = srv.ftp()
+            f.login("alice", "pw")
+            check(pasv_reply(f) == "127.0.0.7")
+            check(re.match(r"229 .*\(\|\|\|\d+\|\)", f.sendcmd("EPSV")), "EPSV unchanged")
+            f.quit()
+            with open(dns.hosts, "w") as fh:
+                fh.write("127.0.0.1 localhost\n127.0.0.17 ftp.example.test\n")
+            f = srv.ftp()
+            f.login("alice", "pw")
+            check(pasv_reply(f) == "127.0.0.17", "a dynamic DNS name follows its address")
+            f.quit()
+        # The private form: this client (127.0.0.1) is in a private range,
+        # so it gets the second value: a name, a literal, or `local`.
+        for second, want in (("nas.lan", "127.0.0.8"), ("127.0.0.9", "127.0.0.9"),
+                             ("local", "127.0.0.1")):
+            with open(dns.hosts, "w") as fh:
+                fh.write("127.0.0.1 localhost\n127.0.0.8 nas.lan\n")
+            with Server("tls off\nidle 30\npasv-address 192.0.2.7 %s\n" % second + CLEAR_USERS,
+                        tls=False, wrapper=dns.wrapper()) as srv:
+                f = srv.ftp()
+                f.login("alice", "pw")
+                check(pasv_reply(f) == want, "%s: %s" % (second, want))
+                if second == "local":
+                    # A real transfer through the address the reply named.
+                    f.storbinary("STOR x.bin", io.BytesIO(b"x" * 1000))
+                    b = io.BytesIO()
+                    f.retrbinary("RETR x.bin", b.write)
+                    check(b.getvalue() == b"x" * 1000)
+                f.quit()
+                r = subprocess.run(dns.wrapper() + [BIN, "-t", "-f", srv.policy],
+                                   capture_output=True, text=True, timeout=30)
+                check(r.returncode == 0, r.stderr)
+                if second == "nas.lan":
+                    check("# pasv-address nas.lan resolves to 127.0.0.8 now" in r.stdout, r.stdout)
+    finally:
+        dns.close()
+
+
+@test
+def test_pasv_address_lookup_is_bounded_and_never_refuses():
+    dns = Resolver("")
+    try:
+        with Server("tls off\nidle 30\npasv-address ftp.nowhere.test\n" + CLEAR_USERS, tls=False,
+                    wrapper=dns.wrapper()) as srv:
+            t0 = time.time()
+            f = srv.ftp(timeout=30)
+            took = time.time() - t0
+            # The resolver alone would wait 3 x 5 s; the session waits 3 s.
+            check(2.5 <= took < 10, "greeting after %.1f s" % took)
+            f.login("alice", "pw")
+            check(pasv_reply(f) == "127.0.0.1", "the local address, not a refused session")
+            # No lookup child is left behind.
+            from ftpsdtest import session_pids, _stat
+            for pid in session_pids(srv):
+                kids = []
+                for d in os.listdir("/proc"):
+                    if d.isdigit():
+                        try:
+                            if _stat(int(d))[1] == pid:
+                                kids.append(int(d))
+                        except (OSError, ValueError, IndexError):
+                            pass
+                check(not kids, "children of session %d: %s" % (pid, kids))
+            f.quit()
+            check(srv.wait_log("pasv-address ftp.nowhere.test: no answer from the resolver in "
+                               "time"), srv.log())
+            r = subprocess.run(dns.wrapper() + [BIN, "-t", "-f", srv.policy], capture_output=True,
+                               text=True, timeout=30)
+            check(r.returncode == 0 and "warning: pasv-address ftp.nowhere.test" in r.stderr,
+                  r.stderr)
+    finally:
+        dns.close()
+
+
+@test
+def test_pasv_address_literal_for_every_peer():
+    with Server("tls off\nidle 30\npasv-address 192.0.2.7\n" + CLEAR_USERS, tls=False) as srv:
+        f = srv.ftp()
+        f.login("alice", "pw")
+        # Without a second value, clients in private ranges (127.0.0.1
+        # here) get the public address too.
+        check(pasv_reply(f) == "192.0.2.7")
+        f.quit()
+    with Server("tls off\nidle 30\n" + CLEAR_USERS, tls=False) as srv:
+        f = srv.ftp()
+        f.login("alice", "pw")
+        check(pasv_reply(f) == "127.0.0.1")
+        f.quit()

@@ -8,8 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "dataport.h"
+#include "session.h"
+#include "sys.h"
+#include "sys_proc.h"
 #include "upload.h"
 #include "xferlog.h"
 #include "path.h"
@@ -300,12 +304,117 @@ START_TEST(test_temp_name)
 }
 END_TEST
 
+/* data_pasv_address: which address a 227 reply names, by peer. */
+struct pasv_case {
+    const char *peer; /* IPv4, or IPv6 (v4-mapped counts as IPv4) */
+    bool has_public, has_private, private_local;
+    const char *want;
+};
+
+#define LOCAL "192.168.1.10"
+#define PUBLIC "203.0.113.7"
+#define PRIVATE "10.9.8.7"
+
+static const struct pasv_case pasv_cases[] = {
+    /* Nothing given (or nothing resolved): the local address for all. */
+    {"198.51.100.1", false, false, false, LOCAL},
+    {"192.168.1.20", false, false, false, LOCAL},
+    /* The public address alone: for every peer, private ones included. */
+    {"198.51.100.1", true, false, false, PUBLIC},
+    {"192.168.1.20", true, false, false, PUBLIC},
+    /* With a private answer: peers in private ranges get it... */
+    {"192.168.1.20", true, true, false, PRIVATE},
+    {"10.0.0.1", true, true, false, PRIVATE},
+    {"172.16.0.1", true, true, false, PRIVATE},
+    {"172.31.255.255", true, true, false, PRIVATE},
+    {"100.64.0.1", true, true, false, PRIVATE},
+    {"127.0.0.1", true, true, false, PRIVATE},
+    {"169.254.1.1", true, true, false, PRIVATE},
+    {"::ffff:192.168.1.20", true, true, false, PRIVATE},
+    /* ...others the public one. */
+    {"198.51.100.1", true, true, false, PUBLIC},
+    {"172.32.0.1", true, true, false, PUBLIC},
+    {"100.128.0.1", true, true, false, PUBLIC},
+    {"11.0.0.1", true, true, false, PUBLIC},
+    {"::ffff:198.51.100.1", true, true, false, PUBLIC},
+    {"2001:db8::1", true, true, false, PUBLIC},
+    /* `local` (or a private name that did not resolve). */
+    {"192.168.1.20", true, true, true, LOCAL},
+    {"198.51.100.1", true, true, true, PUBLIC},
+    /* A public name that did not resolve, a private answer given. */
+    {"198.51.100.1", false, true, false, LOCAL},
+    {"192.168.1.20", false, true, false, PRIVATE},
+};
+
+START_TEST(test_pasv_address)
+{
+    const struct pasv_case *k = &pasv_cases[_i];
+    struct pasv_addrs a = {.has_public = k->has_public,
+                           .has_private = k->has_private,
+                           .private_local = k->private_local};
+    struct in_addr local, got;
+    struct sockaddr_storage peer = {0};
+    ck_assert_int_eq(inet_pton(AF_INET, PUBLIC, &a.public_addr), 1);
+    ck_assert_int_eq(inet_pton(AF_INET, PRIVATE, &a.private_addr), 1);
+    ck_assert_int_eq(inet_pton(AF_INET, LOCAL, &local), 1);
+    if (strchr(k->peer, ':') != NULL) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&peer;
+        s6->sin6_family = AF_INET6;
+        ck_assert_int_eq(inet_pton(AF_INET6, k->peer, &s6->sin6_addr), 1);
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&peer;
+        s4->sin_family = AF_INET;
+        ck_assert_int_eq(inet_pton(AF_INET, k->peer, &s4->sin_addr), 1);
+    }
+    got = data_pasv_address(&a, &peer, local);
+    char shown[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &got, shown, sizeof shown);
+    ck_assert_msg(strcmp(shown, k->want) == 0, "case %d (peer %s): %s, want %s", _i, k->peer, shown,
+                  k->want);
+}
+END_TEST
+
+/* sys_child_result: the child's answer, or the deadline; never a child
+ * left behind. */
+static void child_answers(void *ctx, int fd)
+{
+    (void)sys_write_all(fd, ctx, strlen(ctx));
+}
+
+static void child_hangs(void *ctx, int fd)
+{
+    (void)ctx;
+    (void)sys_write_all(fd, "a", 1);
+    sys_sleep_ms(30000);
+}
+
+START_TEST(test_child_result)
+{
+    char out[16] = "";
+    ck_assert_int_eq(sys_child_result(child_answers, "answer", out, 6, 2000), 6);
+    ck_assert(memcmp(out, "answer", 6) == 0);
+    /* A child that writes less, then ends: what it wrote. */
+    ck_assert_int_eq(sys_child_result(child_answers, "ab", out, sizeof out, 2000), 2);
+    int64_t t0 = sys_now_ms();
+    ck_assert_int_eq(sys_child_result(child_hangs, NULL, out, sizeof out, 300), 1);
+    int64_t took = sys_now_ms() - t0;
+    ck_assert_msg(took >= 290 && took < 5000, "took %lld ms", (long long)took);
+    /* Reaped: no child of ours is left. */
+    ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
+    ck_assert_int_eq(errno, ECHILD);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("data");
     TCase *tc = tcase_create("parsers");
     tcase_add_loop_test(tc, test_port, 0, (int)(sizeof port_cases / sizeof port_cases[0]));
     tcase_add_loop_test(tc, test_eprt, 0, (int)(sizeof eprt_cases / sizeof eprt_cases[0]));
+    tcase_add_loop_test(tc, test_pasv_address, 0, (int)(sizeof pasv_cases / sizeof pasv_cases[0]));
+    suite_add_tcase(s, tc);
+    tc = tcase_create("child");
+    tcase_add_test(tc, test_child_result);
     suite_add_tcase(s, tc);
     tc = tcase_create("ascii");
     tcase_add_loop_test(tc, test_ascii, 0, (int)(sizeof ascii_cases / sizeof ascii_cases[0]));

@@ -59,7 +59,8 @@ static const struct accept_case accept_cases[] = {
     {"pasv-ports 1024-65535\n", OFF(pasv_hi), F_UINT, 65535, NULL, "pasv-ports 1024-65535"},
     {"pasv-ports 2000-2000\n", OFF(pasv_lo), F_UINT, 2000, NULL, "pasv-ports 2000-2000"},
     {"pasv-ports kernel\n", OFF(pasv_lo), F_UINT, 0, NULL, "pasv-ports kernel"},
-    {"pasv-address 192.0.2.7\n", OFF(has_pasv_address), F_BOOL, 1, NULL, "pasv-address 192.0.2.7"},
+    {"pasv-address 192.0.2.7\n", OFF(pasv_public.literal), F_BOOL, 1, NULL,
+     "pasv-address 192.0.2.7"},
     {"pasv-address ftp.example.org\n", OFF(pasv_public.name), F_STR, 0, "ftp.example.org",
      "pasv-address ftp.example.org"},
     {"pasv-address 203.0.113.7 local\n", OFF(pasv_private.name), F_STR, 0, "local",
@@ -72,8 +73,8 @@ static const struct accept_case accept_cases[] = {
     {"pasv-address xn--bcher-kva.example\n", OFF(pasv_public.name), F_STR, 0,
      "xn--bcher-kva.example", "pasv-address xn--bcher-kva.example"},
     {"pasv-address 3com.example\n", OFF(pasv_public.name), F_STR, 0, "3com.example", NULL},
-    {"pasv-address none\n", OFF(has_pasv_address), F_BOOL, 0, NULL, "pasv-address none"},
-    {"pasv-address ftp.example.org\n", OFF(has_pasv_address), F_BOOL, 0, NULL, NULL},
+    {"pasv-address none\n", OFF(pasv_public.literal), F_BOOL, 0, NULL, "pasv-address none"},
+    {"pasv-address ftp.example.org\n", OFF(pasv_public.literal), F_BOOL, 0, NULL, NULL},
     {"active peer\n", OFF(active_peer), F_BOOL, 1, NULL, "active peer"},
     {"active off\n", OFF(active_peer), F_BOOL, 0, NULL, "active off"},
     {"fxp on\n", OFF(fxp), F_BOOL, 1, NULL, "fxp on"},
@@ -213,8 +214,8 @@ START_TEST(test_accept_details)
     pol_free(&pol);
 
     ck_assert_int_eq(parse(&pol, BASE "pasv-address 192.0.2.7\n", &e), 0);
-    ck_assert(pol.has_pasv_address);
-    ck_assert_uint_eq(ntohl(pol.pasv_address.s_addr), 0xc0000207u);
+    ck_assert(pol.pasv_public.literal);
+    ck_assert_uint_eq(ntohl(pol.pasv_public.addr.s_addr), 0xc0000207u);
     pol_free(&pol);
 
     ck_assert_int_eq(parse(&pol, "cert /a\nkey /b\ncert /c\nkey /d\n", &e), 0);
@@ -230,10 +231,9 @@ START_TEST(test_accept_details)
     ck_assert_str_eq(pol.pasv_public.name, "ftp.example.org");
     ck_assert(pol.pasv_private.literal && !pol.pasv_private.local);
     ck_assert_uint_eq(ntohl(pol.pasv_private.addr.s_addr), 0x0a000002u);
-    ck_assert(!pol.has_pasv_address);
     pol_free(&pol);
     ck_assert_int_eq(parse(&pol, BASE "pasv-address 192.0.2.7 local\n", &e), 0);
-    ck_assert(pol.pasv_public.literal && pol.has_pasv_address);
+    ck_assert(pol.pasv_public.literal);
     ck_assert_uint_eq(ntohl(pol.pasv_public.addr.s_addr), 0xc0000207u);
     ck_assert(pol.pasv_private.local && !pol.pasv_private.literal);
     pol_free(&pol);
@@ -332,7 +332,9 @@ START_TEST(test_defaults)
     ck_assert(pol.sandbox);
     ck_assert_uint_eq(pol.pasv_lo, 0);
     ck_assert_uint_eq(pol.pasv_hi, 0);
-    ck_assert(!pol.has_pasv_address);
+    ck_assert_ptr_null(pol.pasv_public.name);
+    ck_assert(!pol.pasv_public.literal);
+    ck_assert_ptr_null(pol.pasv_private.name);
     ck_assert(!pol.active_peer);
     ck_assert(!pol.fxp);
     ck_assert_uint_eq(pol.nhash, 0);
