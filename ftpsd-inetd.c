@@ -34,6 +34,7 @@
 #include "sys_proc.h"
 #include "sys_sandbox.h"
 #include "tls.h"
+#include "tls_hash.h"
 
 static struct session sess;
 static struct policy pol;
@@ -243,6 +244,19 @@ static void print_pasv_lookup(const struct policy *p, FILE *out)
     }
 }
 
+/* -t: an algorithm of `hash` this build of mbed TLS lacks is not offered
+ * (FEAT leaves it out, OPTS HASH refuses it): say so. */
+static void check_hash_build(const struct policy *p)
+{
+    for (unsigned i = 0; i < p->nhash && i < POL_HASH_ALGOS; i++) {
+        if (!tls_digest_available(p->hash[i])) {
+            fprintf(stderr,
+                    "%s: warning: hash %s: this build (%s) lacks it; HASH does not offer it\n",
+                    p->path, pol_hash_name(p->hash[i]), tls_version_string());
+        }
+    }
+}
+
 static int cmd_check(const char *path)
 {
     log_early(1);
@@ -257,6 +271,7 @@ static int cmd_check(const char *path)
     }
     int env = check_environment(&pol, report_stderr, NULL);
     pol_warnings(&pol, report_stderr, NULL);
+    check_hash_build(&pol);
     pol_print(&pol, stdout);
     tls_print_offer(&pol, stdout);
     print_pasv_lookup(&pol, stdout);

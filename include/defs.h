@@ -59,6 +59,11 @@
 /* Milliseconds a session start waits for pasv-address host names to
  * resolve (both together) before it goes on with the local address. */
 #define DEFS_PASV_LOOKUP_MS 3000
+/* `hash-limit`: the most a policy may name, 1 PiB (more is no limit). */
+#define DEFS_HASH_LIMIT_MAX (1ull << 50)
+/* HASH of a big file: a "213-" keep-alive line this often, so clients
+ * that time out a silent control connection (FileZilla: 20 s) wait. */
+#define DEFS_HASH_PROGRESS_MS 5000
 /* Host names in the policy (RFC 1123): a label, and the whole name. */
 #define DEFS_DNS_LABEL_MAX 63
 #define DEFS_DNS_NAME_MAX 253

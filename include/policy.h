@@ -139,8 +139,9 @@ struct policy {
     bool fxp;
     enum pol_hash_algo hash[POL_HASH_ALGOS]; /* HASH algorithms, hash[0] the default */
     unsigned nhash;                          /* 0 = `hash off` */
-    unsigned idle;                           /* seconds */
-    unsigned login_grace;                    /* seconds */
+    uint64_t hash_limit;  /* bytes one session may hash, all HASH commands together; 0 = none */
+    unsigned idle;        /* seconds */
+    unsigned login_grace; /* seconds */
     unsigned max_tries;
     unsigned max_sessions; /* concurrent sessions in all, 0 = no limit */
     unsigned max_per_ip;   /* concurrent sessions from one address, 0 = no limit */

@@ -53,6 +53,9 @@ struct sess_proto {
     char rnfr[DEFS_PATH_MAX];
     bool host_given;
     char host[DEFS_HOST_MAX];
+    int hash_algo; /* OPTS HASH's choice (enum pol_hash_algo); -1: the policy's first */
+    bool rang_set; /* RANG given: the next HASH covers [rang_start, rang_end] */
+    uint64_t rang_start, rang_end;
 };
 
 /* The address 227 replies give (pasv-address), settled when the session
@@ -110,6 +113,7 @@ struct session {
     bool logged_in_once;          /* a login succeeded in this session */
     uint32_t max_iterations;      /* slowest hash in the policy, for unknown users */
     unsigned failed_logins;       /* counted across REIN: a new login is no new start */
+    uint64_t hash_bytes;          /* hashed by HASH so far (hash-limit), across REIN too */
     xfer_ctrl_fn *during_xfer;    /* control commands while a transfer runs */
 
     /* ---- the control connection ---- */
@@ -163,8 +167,8 @@ void session_data_initial(struct session *s);
 /* Logs the user out: closes the root fd, forgets USER and the user's rules
  * (the global TLS rule applies again), cwd back to "/". */
 void session_logout(struct session *s);
-/* REIN's reset (RFC 4217 §13): logout, and PBSZ/PROT, TYPE, REST, RNFR and
- * HOST back to their initial values. The data channel and TLS are the
+/* REIN's reset (RFC 4217 §13): logout, and PBSZ/PROT, TYPE, REST, RNFR,
+ * HOST, the HASH algorithm and RANG back to their initial values. The data channel and TLS are the
  * caller's (dataport.c, tls.c). */
 void session_rein(struct session *s);
 

@@ -430,3 +430,140 @@ def test_pasv_address_literal_for_every_peer():
         f.login("alice", "pw")
         check(pasv_reply(f) == "127.0.0.1")
         f.quit()
+
+
+# -------------------------------------------------------------------- HASH --
+
+HASH_USERS = """
+user alice  password=%(pw)s root=/ access=rwadmn
+user nor    password=%(pw)s root=/ access=w
+""" % {"pw": PW}
+
+PY_HASH = {"SHA-256": hashlib.sha256, "SHA-512": hashlib.sha512, "SHA-1": hashlib.sha1,
+           "MD5": hashlib.md5}
+
+
+def parse_hash(reply):
+    m = re.fullmatch(r"213 (\S+) (\d+)-(\d+) ([0-9a-f]+) (.+)", reply)
+    check(m, reply)
+    return m.group(1), int(m.group(2)), int(m.group(3)), m.group(4), m.group(5)
+
+
+@test
+def test_hash_is_off_by_default():
+    with Server(tls_policy(users=HASH_USERS), files={"f.bin": "x"}) as srv:
+        f = srv.ftps()
+        f.auth()
+        f.login("alice", "pw")
+        check("HASH" not in f.sendcmd("FEAT"), "FEAT lists HASH while it is off")
+        expect_code(502, f.sendcmd, "HASH f.bin")
+        expect_code(501, f.sendcmd, "OPTS HASH")
+        expect_code(502, f.sendcmd, "RANG 0 1")
+        f.quit()
+
+
+@test
+def test_hash_algorithms_opts_and_files():
+    data = os.urandom(3 * 1024 * 1024 + 12345)
+    files = {"big.bin": data, "sub/a b.txt": b"hello world\n", "empty": b""}
+    with Server(tls_policy("hash SHA-256 SHA-512 SHA-1 MD5", HASH_USERS), files=files) as srv:
+        os.symlink("/etc/passwd", os.path.join(srv.root, "out"))
+        f = srv.ftps()
+        f.auth()
+        f.login("alice", "pw")
+        feat = f.sendcmd("FEAT")
+        check(" HASH SHA-256*;SHA-512;SHA-1;MD5" in feat, feat)
+        check("RANG STREAM" not in feat, "ranged RETR/STOR are not offered")
+        check(f.sendcmd("OPTS HASH") == "200 SHA-256")
+        # Every algorithm, checked against Python's own digest of the file.
+        for name, fn in PY_HASH.items():
+            check(f.sendcmd("OPTS HASH " + name.lower()) == "200 " + name)
+            algo, start, end, hexd, path = parse_hash(f.sendcmd("HASH big.bin"))
+            check((algo, start, end, path) == (name, 0, len(data) - 1, "big.bin"),
+                  (algo, start, end, path))
+            check(hexd == fn(data).hexdigest(), name)
+        check(" HASH SHA-256;SHA-512;SHA-1;MD5*" in f.sendcmd("FEAT"))
+        text = expect_code(501, f.sendcmd, "OPTS HASH CRC32")
+        check("current selection not changed" in text, text)
+        check(f.sendcmd("OPTS HASH") == "200 MD5")
+        f.sendcmd("OPTS HASH SHA-256")
+        # Names with blanks, relative to the directory; an empty file.
+        f.cwd("sub")
+        r = parse_hash(f.sendcmd("HASH a b.txt"))
+        check(r == ("SHA-256", 0, 11, hashlib.sha256(b"hello world\n").hexdigest(), "a b.txt"), r)
+        r = parse_hash(f.sendcmd("HASH /empty"))
+        check(r[1:4] == (0, 0, hashlib.sha256(b"").hexdigest()), r)
+        # The draft's errors: 553 for a directory, 550 for what is not there.
+        expect_code(553, f.sendcmd, "HASH /sub")
+        expect_code(550, f.sendcmd, "HASH /nope")
+        # SECURITY: a symlink out of the root is not followed.
+        expect_code(550, f.sendcmd, "HASH /out")
+        f.quit()
+        f = srv.ftps()
+        f.auth()
+        f.login("nor", "pw")
+        text = expect_code(550, f.sendcmd, "HASH /big.bin")
+        check("'r'" in text, text)
+        f.quit()
+
+
+@test
+def test_hash_rang_ranges():
+    data = bytes(range(100))
+    with Server(tls_policy("hash SHA-1 SHA-256", HASH_USERS), files={"f.bin": data}) as srv:
+        f = srv.ftps(reuse=True)
+        f.auth()
+        f.login("alice", "pw")
+        f.prot_p()
+        sha1 = lambda b: hashlib.sha1(b).hexdigest()
+        check(f.sendcmd("RANG 0 49").startswith("350 "))
+        check(parse_hash(f.sendcmd("HASH f.bin"))[:4] == ("SHA-1", 0, 49, sha1(data[:50])))
+        # Reset after a HASH: the next covers the whole file.
+        check(parse_hash(f.sendcmd("HASH f.bin"))[:4] == ("SHA-1", 0, 99, sha1(data)))
+        # An end past the file is cut at its end; the reply says so.
+        f.sendcmd("RANG 10 1000000")
+        check(parse_hash(f.sendcmd("HASH f.bin"))[:4] == ("SHA-1", 10, 99, sha1(data[10:])))
+        f.sendcmd("RANG 99 99")
+        check(parse_hash(f.sendcmd("HASH f.bin"))[:4] == ("SHA-1", 99, 99, sha1(data[99:])))
+        f.sendcmd("RANG 100 200")
+        expect_code(554, f.sendcmd, "HASH f.bin")
+        expect_code(501, f.sendcmd, "RANG 5 2")
+        expect_code(501, f.sendcmd, "RANG 5")
+        # RANG 1 0 resets.
+        f.sendcmd("RANG 0 9")
+        check(f.sendcmd("RANG 1 0").startswith("350 "))
+        check(parse_hash(f.sendcmd("HASH f.bin"))[1:3] == (0, 99))
+        # RANG is for HASH only: a transfer after it is refused, not sent
+        # whole; the range is gone and the next RETR is whole.
+        f.sendcmd("RANG 0 9")
+        text = expect_code(504, f.retrbinary, "RETR f.bin", lambda b: None)
+        check("HASH only" in text, text)
+        b = io.BytesIO()
+        f.retrbinary("RETR f.bin", b.write)
+        check(b.getvalue() == data)
+        f.quit()
+
+
+@test
+def test_hash_limit_caps_a_session():
+    with Server("tls off\nidle 30\nhash SHA-256 MD5\nhash-limit 1K\n" + HASH_USERS, tls=False,
+                files={"f.bin": b"x" * 600}) as srv:
+        f = srv.ftp()
+        f.login("alice", "pw")
+        f.sendcmd("OPTS HASH MD5")
+        parse_hash(f.sendcmd("HASH f.bin"))
+        # 424 bytes left: the whole file no more, refused before reading.
+        text = expect_code(556, f.sendcmd, "HASH f.bin")
+        check("424 bytes of hash-limit 1024" in text, text)
+        f.sendcmd("RANG 0 99")
+        check(parse_hash(f.sendcmd("HASH f.bin"))[:4] ==
+              ("MD5", 0, 99, hashlib.md5(b"x" * 100).hexdigest()))
+        # REIN resets the algorithm, not the budget: it is no new session.
+        f.sendcmd("REIN")
+        f.login("alice", "pw")
+        check(f.sendcmd("OPTS HASH") == "200 SHA-256")
+        text = expect_code(556, f.sendcmd, "HASH f.bin")
+        check("324 bytes of hash-limit 1024" in text, text)
+        f.quit()
+        r = run_t(srv.policy)
+        check("\nhash SHA-256 MD5\nhash-limit 1K\n" in r.stdout, r.stdout)
