@@ -212,19 +212,41 @@ enum ctrl_result ctrl_read_line(struct session *s, char *out, size_t cap, int ti
     }
 }
 
+/* How long a reply may take to leave: what is left of the login grace
+ * before login, the idle limit after it. */
+static int write_timeout(const struct session *s)
+{
+    if (s->login.logged_in) {
+        return (int)s->pol->idle * 1000;
+    }
+    int64_t left = s->login_deadline_ms - sys_now_ms();
+    return left > 0 ? (int)left : 0;
+}
+
 static bool ctrl_send(struct session *s, const char *p, size_t n)
 {
     if (s->ctrl_failed) {
         return false;
     }
-    bool ok;
+    /* SECURITY: a client that sends commands and reads no reply must not
+     * hold the session (and a super-server slot) past its deadline. */
+    int timeout = write_timeout(s);
+    bool ok, late;
     if (s->ctrl_tls) {
-        ok = tls_write(s->ctrl_tls, p, n) == (ssize_t)n;
+        ssize_t w = tls_write(s->ctrl_tls, p, n, timeout);
+        ok = w == (ssize_t)n;
+        late = w == TLS_IO_TIMEOUT;
     } else {
-        ok = sys_write_all(s->ctrl_wfd, p, n);
+        ok = sys_write_all(s->ctrl_wfd, p, n, timeout);
+        late = !ok && errno == ETIMEDOUT;
     }
     if (!ok) {
         s->ctrl_failed = true;
+        if (late && !s->end_reason) {
+            s->end_reason = s->login.logged_in
+                                ? "the client did not read our replies within the idle limit"
+                                : "the client did not read our replies within the login grace";
+        }
     }
     return ok;
 }

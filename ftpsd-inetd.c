@@ -6,11 +6,9 @@
  * resolve `run-as`; setgroups; chroot; setgid; setuid; verify root cannot
  * come back; enter the seccomp sandbox; only then send the greeting and read
  * a client byte. pasv-address host names are looked up before chroot (the
- * resolver needs the host's files), in a child with a deadline. */
-#include <arpa/inet.h>
+ * resolver needs the host's files; pasvaddr.c). */
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -26,8 +24,10 @@
 #include "ctrl.h"
 #include "log.h"
 #include "passwd.h"
+#include "pasvaddr.h"
 #include "policy.h"
 #include "session.h"
+#include "startup.h"
 #include "sys.h"
 #include "sys_fs.h"
 #include "sys_net.h"
@@ -76,174 +76,6 @@ static void report_keep(void *ctx, const char *file, int line, const char *msg)
     e->n++;
 }
 
-/* Environment checks shared by -t and session start; returns #errors. */
-static int check_environment(const struct policy *p, pol_report_fn *report, void *ctx)
-{
-    int errors = 0;
-    if (p->run_as && !getpwnam(p->run_as)) {
-        report(ctx, p->path, 0, "run-as: no such account");
-        errors++;
-    }
-    if (p->chroot) {
-        struct stat st;
-        if (sys_stat(p->chroot, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            report(ctx, p->path, 0, "chroot: not a directory");
-            errors++;
-        }
-    }
-    return errors;
-}
-
-/* ------------------------------------------------------------ pasv-address */
-
-/* What the lookup child answers for the public [0] and private [1] value. */
-struct pasv_answer {
-    unsigned char ok[2];
-    struct in_addr addr[2];
-};
-
-struct pasv_lookup {
-    const struct policy *pol;
-    bool drop; /* become run-as in the child before the lookup */
-    uid_t uid;
-    gid_t gid;
-};
-
-static const struct pol_pasv_addr *pasv_value(const struct policy *p, int i)
-{
-    return i == 0 ? &p->pasv_public : &p->pasv_private;
-}
-
-static bool pasv_is_name(const struct pol_pasv_addr *v)
-{
-    return v->name != NULL && !v->literal && !v->local;
-}
-
-/* The first IPv4 address of a host name, as the C library resolves it
- * (/etc/hosts, DNS). 0.0.0.0, the mark of a blocked name, is none. */
-static bool lookup_v4(const char *name, struct in_addr *out)
-{
-    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM};
-    struct addrinfo *res = NULL;
-    bool ok = getaddrinfo(name, NULL, &hints, &res) == 0 && res != NULL &&
-              res->ai_addr->sa_family == AF_INET;
-    if (ok) {
-        *out = ((const struct sockaddr_in *)(const void *)res->ai_addr)->sin_addr;
-        ok = out->s_addr != INADDR_ANY;
-    }
-    if (res != NULL) {
-        freeaddrinfo(res);
-    }
-    return ok;
-}
-
-/* The child of lookup_pasv_names. SECURITY: DNS answers are network
- * input, and C library resolvers have had overflows (CVE-2015-7547): the
- * child parses them as run-as, not as root. A child that cannot drop
- * answers nothing. */
-static void lookup_child(void *ctx, int fd)
-{
-    const struct pasv_lookup *q = ctx;
-    struct pasv_answer a;
-    memset(&a, 0, sizeof a);
-    if (q->drop && (!sys_set_groups(q->gid) || !sys_set_ids(q->uid, q->gid))) {
-        return;
-    }
-    for (int i = 0; i < 2; i++) {
-        const struct pol_pasv_addr *v = pasv_value(q->pol, i);
-        a.ok[i] = pasv_is_name(v) && lookup_v4(v->name, &a.addr[i]);
-    }
-    (void)sys_write_all(fd, &a, sizeof a);
-}
-
-/* Looks up pasv-address's host names, both within DEFS_PASV_LOOKUP_MS (a
- * lookup can hang on an unreachable DNS server for half a minute). False
- * if the child did not answer in time; a->ok says which names resolved. */
-static bool lookup_pasv_names(const struct policy *p, struct pasv_answer *a)
-{
-    struct pasv_lookup q = {.pol = p};
-    memset(a, 0, sizeof *a);
-    if (!pasv_is_name(&p->pasv_public) && !pasv_is_name(&p->pasv_private)) {
-        return true;
-    }
-    if (geteuid() == 0 && p->run_as != NULL) {
-        const struct passwd *pw = getpwnam(p->run_as);
-        if (pw != NULL && pw->pw_uid != 0) {
-            q.drop = true;
-            q.uid = pw->pw_uid;
-            q.gid = pw->pw_gid;
-        }
-    }
-    ssize_t n = sys_child_result(lookup_child, &q, a, sizeof *a, DEFS_PASV_LOOKUP_MS);
-    if (n != (ssize_t)sizeof *a) {
-        memset(a, 0, sizeof *a);
-        return false;
-    }
-    return true;
-}
-
-/* The addresses PASV replies will name. A name that did not resolve is
- * a warning, never a refused session: the local address is what a client
- * on the server's own network needs anyway. */
-static void settle_pasv(struct pasv_addrs *out)
-{
-    struct pasv_answer a;
-    bool in_time = lookup_pasv_names(&pol, &a);
-    *out = (struct pasv_addrs){0};
-    for (int i = 0; i < 2; i++) {
-        const struct pol_pasv_addr *v = pasv_value(&pol, i);
-        bool have = v->literal;
-        struct in_addr addr = v->addr;
-        if (pasv_is_name(v)) {
-            have = a.ok[i] != 0;
-            addr = a.addr[i];
-        }
-        if (pasv_is_name(v) && !have) {
-            warn("pasv-address %s: %s; PASV replies to %s name the local address instead", v->name,
-                 in_time ? "no IPv4 address for this name" : "no answer from the resolver in time",
-                 i == 0 ? "clients" : "clients in private ranges");
-        } else if (pasv_is_name(v)) {
-            char shown[INET_ADDRSTRLEN];
-            debug("pasv-address %s is %s", v->name,
-                  inet_ntop(AF_INET, &addr, shown, sizeof shown) ? shown : "?");
-        }
-        if (i == 0) {
-            out->has_public = have;
-            out->public_addr = addr;
-        } else if (v->name != NULL) {
-            out->has_private = true;
-            out->private_local = !have;
-            out->private_addr = addr;
-        }
-    }
-}
-
-/* -t: what the names resolve to now, as comment lines. */
-static void print_pasv_lookup(const struct policy *p, FILE *out)
-{
-    struct pasv_answer a;
-    bool in_time = lookup_pasv_names(p, &a);
-    for (int i = 0; i < 2; i++) {
-        const struct pol_pasv_addr *v = pasv_value(p, i);
-        char shown[INET_ADDRSTRLEN];
-        if (!pasv_is_name(v)) {
-            continue;
-        }
-        if (a.ok[i] && inet_ntop(AF_INET, &a.addr[i], shown, sizeof shown)) {
-            fprintf(out,
-                    "# pasv-address %s resolves to %s now (sessions look it up when they "
-                    "start)\n",
-                    v->name, shown);
-        } else {
-            fprintf(stderr,
-                    "%s: warning: pasv-address %s: %s now; sessions would name the local address "
-                    "in PASV replies\n",
-                    p->path, v->name,
-                    in_time ? "no IPv4 address for this name" : "no answer from the resolver");
-        }
-    }
-}
-
 /* -t: an algorithm of `hash` this build of mbed TLS lacks is not offered
  * (FEAT leaves it out, OPTS HASH refuses it): say so. */
 static void check_hash_build(const struct policy *p)
@@ -266,16 +98,23 @@ static int cmd_check(const char *path)
         fprintf(stderr, "%s: %d error%s\n", path, n, n == 1 ? "" : "s");
         return EXIT_ENV;
     }
+    /* Exactly what a session would do before its first byte (it opens, and
+     * creates, the keylog and xferlog as a session would)... */
+    struct startup st;
+    errors += startup_prepare(&pol, &st, report_stderr, NULL);
+    const struct pasv_lookup_as as = {.drop = st.drop, .uid = st.uid, .gid = st.gid};
+    startup_release(&st);
+    /* ... then every certificate and key in full (a key that does not
+     * match would fail every handshake), and what weakens the policy. */
     if (pol.tls != POL_TLS_OFF) {
         errors += tls_check_policy(&pol, report_stderr, NULL);
     }
-    int env = check_environment(&pol, report_stderr, NULL);
     pol_warnings(&pol, report_stderr, NULL);
     check_hash_build(&pol);
     pol_print(&pol, stdout);
     tls_print_offer(&pol, stdout);
-    print_pasv_lookup(&pol, stdout);
-    if (errors + env > 0) {
+    pasvaddr_print(&pol, &as, stdout);
+    if (errors > 0) {
         fprintf(stderr, "%s: not usable\n", path);
         return EXIT_ENV;
     }
@@ -377,50 +216,30 @@ static _Noreturn void refuse_early(int wfd, int code, const char *why)
 {
     static const char msg[] = "421 Service not available\r\n";
     err("%s", why);
-    (void)sys_write_all(wfd, msg, sizeof msg - 1);
+    (void)sys_write_all(wfd, msg, sizeof msg - 1, DEFS_REFUSAL_WRITE_MS);
     exit(code);
 }
 
-/* SPEC §4.1: everything that needs root or host paths, then the drop. */
-static void drop_privileges(int wfd)
+/* SPEC §4.1, in this order and nowhere else: setgroups, chroot, setgid,
+ * setuid, and proof that root cannot come back. What to drop to was decided
+ * by startup_prepare(). */
+static void drop_privileges(int wfd, const struct startup *su)
 {
-    uid_t euid = geteuid();
-    struct passwd *pw = NULL;
-    if (pol.run_as) {
-        pw = getpwnam(pol.run_as);
-        if (!pw) {
-            refuse_early(wfd, EXIT_ENV, "run-as: no such account");
-        }
-    }
-    if (euid == 0 && !pw) {
-        refuse_early(wfd, EXIT_ENV, "started as root without run-as: refusing to serve as root");
-    }
-    if (euid != 0) {
-        if (pol.chroot) {
-            refuse_early(wfd, EXIT_ENV, "chroot needs ftpsd-inetd to be started as root");
-        }
-        if (pw && pw->pw_uid != euid) {
-            refuse_early(wfd, EXIT_ENV, "run-as names another account, but we are not root");
-        }
+    if (!su->drop) {
         return;
     }
-    gid_t gid = pw->pw_gid;
-    uid_t uid = pw->pw_uid;
-    if (uid == 0) {
-        refuse_early(wfd, EXIT_ENV, "run-as must not be root");
-    }
-    if (!sys_set_groups(gid)) {
+    if (!sys_set_groups(su->gid)) {
         refuse_early(wfd, EXIT_ENV, "setgroups failed");
     }
     if (pol.chroot && !sys_enter_chroot(pol.chroot)) {
         err("chroot %s: %s", pol.chroot, strerror(errno));
         refuse_early(wfd, EXIT_ENV, "chroot failed");
     }
-    if (!sys_set_ids(uid, gid)) {
+    if (!sys_set_ids(su->uid, su->gid)) {
         refuse_early(wfd, EXIT_ENV, "setgid/setuid failed");
     }
     /* Verify the drop is irreversible before any client byte is read. */
-    if (!sys_privileges_gone(uid, gid)) {
+    if (!sys_privileges_gone(su->uid, su->gid)) {
         bug("privileges could be regained after dropping to %s", pol.run_as);
     }
 }
@@ -455,27 +274,11 @@ static void load_policy(const char *policy_path, int wfd)
     refuse_early(wfd, EXIT_ENV, "policy unusable; run ftpsd-inetd -t to see every error");
 }
 
-/* Everything that needs host paths, before chroot: certificates and keys
- * (tls_init), the keylog and the xferlog. */
-static void open_host_files(int wfd, struct tls_ctx **tls, int *xferlog_fd)
+static void report_log(void *ctx, const char *file, int line, const char *msg)
 {
-    *tls = NULL;
-    if (pol.tls != POL_TLS_OFF) {
-        char why[256];
-        *tls = tls_init(&pol, why, sizeof why);
-        if (!*tls) {
-            err("TLS set-up failed: %s", why);
-            refuse_early(wfd, EXIT_ENV, "TLS unavailable; run ftpsd-inetd -t");
-        }
-    }
-    *xferlog_fd = -1;
-    if (pol.xferlog) {
-        *xferlog_fd = sys_open(pol.xferlog, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0640);
-        if (*xferlog_fd < 0) {
-            err("xferlog %s: %s", pol.xferlog, strerror(errno));
-            refuse_early(wfd, EXIT_ENV, "cannot open xferlog");
-        }
-    }
+    (void)ctx;
+    (void)line;
+    err("%s: %s", file, msg);
 }
 
 /* From the first client byte on: implicit TLS, the greeting, the loop. */
@@ -525,13 +328,21 @@ static int serve(const char *policy_path)
     st.start_ms = sys_now_ms();
 
     load_policy(policy_path, st.wfd);
-    open_host_files(st.wfd, &st.tls, &st.xferlog_fd);
-    settle_pasv(&st.pasv);
+    /* Everything that needs root or host paths, before the drop; the
+     * checks are -t's own, so -t predicts this. */
+    struct startup su;
+    if (startup_prepare(&pol, &su, report_log, NULL) > 0) {
+        refuse_early(st.wfd, EXIT_ENV, "session refused; ftpsd-inetd -t shows why");
+    }
+    st.tls = su.tls;
+    st.xferlog_fd = su.xferlog_fd;
+    const struct pasv_lookup_as as = {.drop = su.drop, .uid = su.uid, .gid = su.gid};
+    pasvaddr_settle(&pol, &as, &st.pasv);
     bool sandbox = pol.sandbox;
     if (sandbox) {
         log_sigsafe_prepare(); /* its syslog socket, before chroot */
     }
-    drop_privileges(st.wfd);
+    drop_privileges(st.wfd, &su);
     enter_sandbox(sandbox);
 
     session_init(&sess, &st);

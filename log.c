@@ -183,7 +183,7 @@ static void write_line(enum log_level lvl, const char *fmt, va_list ap)
         while (len < sizeof line && line[len]) {
             len++;
         }
-        (void)sys_write_all(2, line, len);
+        (void)sys_write_all(2, line, len, DEFS_LOG_WRITE_MS);
         return;
     }
     open_syslog();

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -92,21 +93,35 @@ ssize_t sys_read(int fd, void *buf, size_t n)
     return r;
 }
 
-bool sys_write_all(int fd, const void *buf, size_t n)
+bool sys_write_all(int fd, const void *buf, size_t n, int timeout_ms)
 {
     const char *p = buf;
+    int64_t deadline = timeout_ms < 0 ? -1 : sys_now_ms() + timeout_ms;
+    bool sock = true;
     while (n > 0) {
-        ssize_t w = write(fd, p, n);
+        /* SECURITY: never a blocking write on a socket: a peer that reads
+         * nothing would hold the session for as long as it likes. */
+        ssize_t w = sock ? send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) : write(fd, p, n);
+        if (w < 0 && errno == ENOTSOCK && sock) {
+            sock = false;
+            continue;
+        }
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            int64_t left = deadline < 0 ? -1 : deadline - sys_now_ms();
+            int r = sys_wait_fd(fd, true, left < 0 ? (deadline < 0 ? -1 : 0) : (int)left);
+            if (r == 0) {
+                errno = ETIMEDOUT;
+                return false;
+            }
+            if (r < 0) {
+                return false;
+            }
+            continue;
+        }
         if (w < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                if (sys_wait_fd(fd, true, 30000) <= 0) {
-                    return false;
-                }
-                continue;
-            }
             return false;
         }
         p += w;

@@ -3,8 +3,11 @@
  * these; what is here is the contact with the kernel, done once. */
 #include "sys_fs.h"
 
+#include "sys.h"
+
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -39,6 +42,56 @@ int sys_openat(int dirfd, const char *name, int flags, mode_t mode)
 int sys_open(const char *path, int flags, mode_t mode)
 {
     return sys_openat(AT_FDCWD, path, flags, mode);
+}
+
+int sys_open_owned(const char *path, int flags, mode_t mode)
+{
+    /* O_TRUNC waits until the file is known to be ours: truncating first
+     * would destroy whatever a planted hard link points at. O_NONBLOCK: a
+     * FIFO planted in the path must not hang us before fstat refuses it. */
+    int fd = sys_open(path, (flags & ~O_TRUNC) | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, mode);
+    if (fd < 0) {
+        return -1;
+    }
+    struct stat st;
+    int e = 0;
+    if (fstat(fd, &st) != 0) {
+        e = errno;
+    } else if (!S_ISREG(st.st_mode)) {
+        e = EINVAL;
+    } else if (st.st_uid != geteuid()) {
+        e = EPERM;
+    } else if (st.st_nlink != 1) {
+        e = EMLINK;
+    } else if ((st.st_mode & 07777 & ~mode) != 0 && fchmod(fd, st.st_mode & mode & 07777) != 0) {
+        e = errno;
+    } else if ((flags & O_TRUNC) != 0 && sys_ftruncate(fd, 0) != 0) {
+        e = errno;
+    } else if (!sys_set_nonblock(fd, false)) {
+        e = errno;
+    }
+    if (e != 0) {
+        (void)close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+const char *sys_open_owned_error(int e)
+{
+    switch (e) {
+    case ELOOP:
+        return "is a symlink (refusing to follow it)";
+    case EINVAL:
+        return "is not a regular file";
+    case EPERM:
+        return "must be a regular file owned by the user ftpsd starts as (it is not)";
+    case EMLINK:
+        return "has other hard links (one of them could be somebody else's file)";
+    default:
+        return strerror(e);
+    }
 }
 
 int sys_open_beneath(int dirfd, const char *name, int flags, mode_t mode)

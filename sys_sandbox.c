@@ -376,13 +376,16 @@ struct sandbox_rule {
 #define ALL 0xffffffffU
 /* clang-format cannot lay out initialisers inside macros. */
 /* clang-format off */
-#define RULE(n, action, count, c1, c2) {SYS_##n, #n, action, count, {c1, c2}}
+/* The names are pasted (SYS_##n, #n) here, in the macros a rule is written
+ * with, before any expansion: musl defines pread64 and friends as macros. */
+#define RULE(nr, name, action, count, c1, c2) {nr, name, action, count, {c1, c2}}
 #define COND(a, m, v) {a, m, v}
 #define NOCOND COND(0, 0, 0)
-#define ALLOW(n) RULE(n, SECCOMP_RET_ALLOW, 0, NOCOND, NOCOND)
-#define ALLOW_IF(n, a, m, v) RULE(n, SECCOMP_RET_ALLOW, 1, COND(a, m, v), NOCOND)
-#define ALLOW_IF2(n, a, m, v, b, m2, v2) RULE(n, SECCOMP_RET_ALLOW, 2, COND(a, m, v), COND(b, m2, v2))
-#define REFUSE_IF(n, e, a, m, v) RULE(n, SECCOMP_RET_ERRNO | (e), 1, COND(a, m, v), NOCOND)
+#define ALLOW(n) RULE(SYS_##n, #n, SECCOMP_RET_ALLOW, 0, NOCOND, NOCOND)
+#define ALLOW_IF(n, a, m, v) RULE(SYS_##n, #n, SECCOMP_RET_ALLOW, 1, COND(a, m, v), NOCOND)
+#define ALLOW_IF2(n, a, m, v, b, m2, v2)                                                           \
+    RULE(SYS_##n, #n, SECCOMP_RET_ALLOW, 2, COND(a, m, v), COND(b, m2, v2))
+#define REFUSE_IF(n, e, a, m, v) RULE(SYS_##n, #n, SECCOMP_RET_ERRNO | (e), 1, COND(a, m, v), NOCOND)
 #define SOCKOPT(level, opt) ALLOW_IF2(setsockopt, 1, ALL, level, 2, ALL, opt)
 #define SOCKETCALL(call) ALLOW_IF(socketcall, 0, ALL, SOCKETCALL_##call)
 /* A data socket: TCP over IPv4 or IPv6; the flags may be set. */

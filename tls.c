@@ -41,14 +41,18 @@
 /* ------------------------------------------------------------ the bio */
 
 /* Waits for fd within the current call's deadline: 1 ready, 0 timeout, -1. */
+static int left_ms(const struct tls_conn *c)
+{
+    if (c->deadline < 0) {
+        return -1;
+    }
+    int64_t d = c->deadline - sys_now_ms();
+    return d <= 0 ? 0 : (d > INT_MAX ? INT_MAX : (int)d);
+}
+
 static int wait_fd(struct tls_conn *c, int fd, bool for_write)
 {
-    int left = -1;
-    if (c->deadline >= 0) {
-        int64_t d = c->deadline - sys_now_ms();
-        left = d <= 0 ? 0 : (d > INT_MAX ? INT_MAX : (int)d);
-    }
-    return sys_wait_fd(fd, for_write, left);
+    return sys_wait_fd(fd, for_write, left_ms(c));
 }
 
 /* wait_fd for a bio callback: 0 when fd is ready, else the mbed TLS code
@@ -148,34 +152,31 @@ static int bio_send(void *p, const unsigned char *buf, size_t len)
     if (len > INT_MAX) {
         len = INT_MAX;
     }
-    /* PERF: as in fd_recv, try first and poll only on a full socket. */
-    bool waited = false;
+    /* PERF: as in fd_recv, try first and poll only on a full socket.
+     * SECURITY: never a blocking send: a peer that reads nothing must not
+     * hold the session past the call's deadline (bio_wait). */
     for (;;) {
         /* sys_send: a peer that closed gives EPIPE, not SIGPIPE. */
-        ssize_t r = sys_send(c->wfd, buf, len, !waited);
+        ssize_t r = sys_send(c->wfd, buf, len, true);
         if (r < 0 && errno == ENOTSOCK) {
-            /* A non-socket (never in a session: ftpsd-inetd refuses one)
-             * is polled first, then written whole. */
-            if (!waited) {
-                errno = EAGAIN;
-            } else {
-                r = sys_write_all(c->wfd, buf, len) ? (ssize_t)len : -1;
+            /* A non-socket (unit tests' pipes; never in a session:
+             * ftpsd-inetd refuses one) is written whole, by the deadline. */
+            r = sys_write_all(c->wfd, buf, len, left_ms(c)) ? (ssize_t)len : -1;
+            if (r < 0 && errno == ETIMEDOUT) {
+                c->timed_out = true;
+                return MBEDTLS_ERR_SSL_WANT_WRITE;
             }
         }
         if (r >= 0) {
             c->sent = true;
             return (int)r;
         }
-        if ((errno == EAGAIN || errno == EWOULDBLOCK) && !waited) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
             int e = bio_wait(c, true);
             if (e != 0) {
                 return e;
             }
-            waited = true;
             continue;
-        }
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return MBEDTLS_ERR_SSL_WANT_WRITE;
         }
         c->io_errno = errno;
         return MBEDTLS_ERR_NET_SEND_FAILED;
@@ -379,7 +380,7 @@ static void keylog_line(struct tls_ctx *ctx, const char *label, const unsigned c
     tls_hash_hex(cr, 32, rh, sizeof rh);
     tls_hash_hex(secret, len, sh, sizeof sh);
     if (!sys_fmt(line, sizeof line, "%s %s %s\n", label, rh, sh) ||
-        !sys_write_all(ctx->keylog_fd, line, strlen(line))) {
+        !sys_write_all(ctx->keylog_fd, line, strlen(line), -1)) {
         if (!ctx->keylog_failed) {
             warn("keylog: cannot write: %s", strerror(errno));
         }
@@ -723,11 +724,11 @@ ssize_t tls_read(struct tls_conn *c, void *buf, size_t n, int timeout_ms)
     }
 }
 
-ssize_t tls_write(struct tls_conn *c, const void *buf, size_t n)
+ssize_t tls_write(struct tls_conn *c, const void *buf, size_t n, int timeout_ms)
 {
     const unsigned char *p = buf;
     size_t off = 0;
-    enter(c, c->ctx->write_timeout_ms);
+    enter(c, timeout_ms);
     while (off < n) {
         size_t chunk = n - off > TLS_REC_MAX ? TLS_REC_MAX : n - off;
         int ret = mbedtls_ssl_write(&c->ssl, p + off, chunk);
@@ -737,7 +738,7 @@ ssize_t tls_write(struct tls_conn *c, const void *buf, size_t n)
         }
         if (ret == MBEDTLS_ERR_SSL_WANT_WRITE || ret == MBEDTLS_ERR_SSL_WANT_READ) {
             if (c->timed_out) {
-                info("TLS write: the peer read nothing for %d s", c->ctx->write_timeout_ms / 1000);
+                info("TLS write: the peer read nothing for %d s", timeout_ms / 1000);
                 return TLS_IO_TIMEOUT;
             }
             continue;

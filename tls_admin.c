@@ -310,17 +310,15 @@ static int write_san(const char *name, unsigned char *buf, size_t size, unsigned
 static bool write_file(const char *path, const void *data, size_t n, mode_t mode, char *msg,
                        size_t msgsz)
 {
-    /* O_NOFOLLOW: run as root, --gen-cert must not be redirected through
-     * a symlink planted in a shared directory. */
-    int fd = sys_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, mode);
+    /* SECURITY: run as root, --gen-cert must not be redirected through a
+     * symlink or a hard link planted in a shared directory, nor write the
+     * private key into a file another account owns (it could read it). */
+    int fd = sys_open_owned(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
     if (fd < 0) {
-        (void)sys_fmt(msg, msgsz, "cannot create %s: %s", path,
-                      errno == ELOOP ? "it is a symlink (refusing to follow it)" : strerror(errno));
+        (void)sys_fmt(msg, msgsz, "cannot create %s: %s", path, sys_open_owned_error(errno));
         return false;
     }
-    /* An existing file keeps its old mode through open(2): narrow it
-     * before the secret is written. */
-    bool ok = sys_fchmod(fd, mode) == 0 && sys_write_all(fd, data, n) && sys_fsync(fd) == 0;
+    bool ok = sys_write_all(fd, data, n, -1) && sys_fsync(fd) == 0;
     int saved = errno;
     if (sys_close(fd) != 0 && ok) {
         ok = false;

@@ -455,7 +455,6 @@ static struct tls_ctx *ctx_new(const struct policy *pol)
     ctx->tls_min = pol->tls_min;
     ctx->client_cert = pol->client_cert;
     ctx->data_reuse_required = pol->data_reuse_required;
-    ctx->write_timeout_ms = pol->idle > 0 ? (int)pol->idle * 1000 : -1;
     return ctx;
 }
 
@@ -529,22 +528,12 @@ static bool open_keylog(struct tls_ctx *ctx, const struct policy *pol, char *msg
     if (pol->keylog == NULL) {
         return true;
     }
-    ctx->keylog_fd = sys_open(
-        pol->keylog, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
-    if (ctx->keylog_fd < 0) {
-        (void)sys_fmt(msg, n, "keylog %s: %s", pol->keylog,
-                      errno == ELOOP ? "is a symlink (refusing to follow it)" : strerror(errno));
-        return false;
-    }
     /* SECURITY: the file holds every session key. One somebody else
-     * created (say in /tmp, mode 0666, before we ran as root) would
-     * hand them the traffic: it must be ours, and it is narrowed to
-     * 0600 whatever mode it had. */
-    struct stat st;
-    if (sys_fstat(ctx->keylog_fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-        sys_fchmod(ctx->keylog_fd, 0600) != 0) {
-        (void)sys_fmt(msg, n, "keylog %s: must be a regular file owned by the user ftpsd starts as",
-                      pol->keylog);
+     * created (say in /tmp, mode 0666, before we ran as root) would hand
+     * them the traffic: sys_open_owned's rule, and mode 0600 at most. */
+    ctx->keylog_fd = sys_open_owned(pol->keylog, O_WRONLY | O_APPEND | O_CREAT, 0600);
+    if (ctx->keylog_fd < 0) {
+        (void)sys_fmt(msg, n, "keylog %s: %s", pol->keylog, sys_open_owned_error(errno));
         return false;
     }
     warn("keylog %s: TLS session secrets of this session are being written to disk; "

@@ -138,7 +138,7 @@ enum data_status xfer_send(struct session *s, const void *buf, size_t n)
         if (dc->tls) {
             /* One call per record: whole 16 KiB records are the cheap ones
              * (NOTES-mbedtls: the record layer costs ~15 %). */
-            ssize_t w = tls_write(dc->tls, p + off, n - off);
+            ssize_t w = tls_write(dc->tls, p + off, n - off, (int)s->pol->idle * 1000);
             if (w == TLS_IO_TIMEOUT) {
                 return DATA_TIMEOUT;
             }
@@ -337,7 +337,7 @@ enum data_status xfer_send_file(struct session *s, int fd, off_t off, int *ferr)
 /* Writes n bytes of the upload to fd; false with *werr. */
 static bool write_out(int fd, const unsigned char *buf, size_t n, int *werr)
 {
-    if (n > 0 && !sys_write_all(fd, buf, n)) {
+    if (n > 0 && !sys_write_all(fd, buf, n, -1)) {
         *werr = errno ? errno : EIO;
         return false;
     }

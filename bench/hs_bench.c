@@ -257,7 +257,7 @@ static int bench_xfer(const char *cert, const char *key, int suite, const char *
     }
     double w0 = now_us(CLOCK_MONOTONIC), c0 = now_us(CLOCK_THREAD_CPUTIME_ID);
     for (size_t off = 0; off < total; off += sizeof buf) {
-        if (tls_write(c, buf, sizeof buf) != (ssize_t)sizeof buf) {
+        if (tls_write(c, buf, sizeof buf, -1) != (ssize_t)sizeof buf) {
             fprintf(stderr, "%s: write failed\n", label);
             return 1;
         }

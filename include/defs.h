@@ -15,6 +15,10 @@
 #define DEFS_PEER_STR_MAX 80
 /* A failure reason carried to a reply text ("Data connection failed (...)"). */
 #define DEFS_WHY_MAX 160
+/* How long a write may wait: the 421 of a refused session, a log line to
+ * stderr (with `log stderr` under inetd, fd 2 is the client's socket). */
+#define DEFS_REFUSAL_WRITE_MS 5000
+#define DEFS_LOG_WRITE_MS 1000
 /* One log line, and how many one session may write: a burst, then a
  * steady rate (log.c). A normal session writes fewer than 20 lines. */
 #define DEFS_LOG_LINE_MAX 1024

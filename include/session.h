@@ -9,13 +9,13 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
 #include "buf.h"
 #include "ctrl.h"
 #include "defs.h"
+#include "pasvaddr.h"
 #include "policy.h"
 
 struct tls_ctx;
@@ -56,17 +56,6 @@ struct sess_proto {
     int hash_algo; /* OPTS HASH's choice (enum pol_hash_algo); -1: the policy's first */
     bool rang_set; /* RANG given: the next HASH covers [rang_start, rang_end] */
     uint64_t rang_start, rang_end;
-};
-
-/* The address 227 replies give (pasv-address), settled when the session
- * starts: host names are looked up then, before chroot, and a name that
- * did not resolve falls back to the control connection's local address. */
-struct pasv_addrs {
-    bool has_public; /* false: the local address */
-    struct in_addr public_addr;
-    bool has_private;            /* peers in private ranges get their own answer: */
-    bool private_local;          /* ... the local address, */
-    struct in_addr private_addr; /* ... or this one */
 };
 
 /* The data connection being prepared (PASV/EPSV/PORT/EPRT, dataport.c). */

@@ -24,9 +24,12 @@ bool sys_ieq(const char *a, const char *b);
 /* The same for at most the first n bytes. */
 bool sys_ieq_n(const char *a, const char *b, size_t n);
 
-/* read/write that retry EINTR; sys_write_all writes everything or fails. */
+/* read(2) that retries EINTR. */
 ssize_t sys_read(int fd, void *buf, size_t n);
-bool sys_write_all(int fd, const void *buf, size_t n);
+/* Writes all n bytes within timeout_ms (-1: none), retrying EINTR and short
+ * writes; on a socket never blocking past the deadline. False with errno
+ * (ETIMEDOUT when the peer did not take the bytes in time). */
+bool sys_write_all(int fd, const void *buf, size_t n, int timeout_ms);
 
 /* One write(2) of all n bytes (retrying EINTR): on an O_APPEND fd the
  * bytes land together. False on an error or a short write (errno 0). */

@@ -19,6 +19,17 @@
 int sys_openat(int dirfd, const char *name, int flags, mode_t mode);
 /* open(2) of a host path with O_CLOEXEC added (files named in the policy). */
 int sys_open(const char *path, int flags, mode_t mode);
+/* The one rule for every file ftpsd creates or writes before it drops root
+ * (keylog, xferlog, --gen-cert's key and certificate): opened without
+ * following a symlink; it must be a regular file owned by the account we run
+ * as, with no other hard link; its mode is narrowed to at most `mode`; only
+ * then is it truncated (O_TRUNC in flags). SECURITY: a file somebody else
+ * planted (say in /tmp) or linked to must never receive a secret or be
+ * truncated. -1 with errno: ELOOP, EINVAL (not regular), EPERM (owner),
+ * EMLINK (hard links), or the open's. */
+int sys_open_owned(const char *path, int flags, mode_t mode);
+/* Words for sys_open_owned's errno values, for messages. */
+const char *sys_open_owned_error(int e);
 /* openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS and O_CLOEXEC:
  * -1 with ENOSYS where the kernel or the C library lacks it. */
 int sys_open_beneath(int dirfd, const char *name, int flags, mode_t mode);

@@ -73,9 +73,11 @@ struct tls_conn *tls_accept(struct tls_ctx *ctx, int rfd, int wfd, enum tls_role
 /* Reads decrypted bytes, waiting at most timeout_ms (-1: forever): >0 bytes,
  * 0 clean close_notify, or a TLS_IO_* value. */
 ssize_t tls_read(struct tls_conn *c, void *buf, size_t n, int timeout_ms);
-/* Writes all n bytes (whole records, up to 16 KiB each): n, TLS_IO_ERROR,
- * or TLS_IO_TIMEOUT when the peer read nothing for the policy's `idle`. */
-ssize_t tls_write(struct tls_conn *c, const void *buf, size_t n);
+/* Writes all n bytes (whole records, up to 16 KiB each) within timeout_ms
+ * (-1: none): n, TLS_IO_ERROR, or TLS_IO_TIMEOUT when the peer did not
+ * read them in time (SECURITY: a peer that reads nothing must not hold the
+ * session: the caller passes the login grace or the idle limit). */
+ssize_t tls_write(struct tls_conn *c, const void *buf, size_t n, int timeout_ms);
 /* Bytes already decrypted or received and waiting in the context: a poll
  * on the fd would not see them. */
 bool tls_pending(const struct tls_conn *c);

@@ -96,9 +96,6 @@ struct tls_ctx {
      * offer TLS 1.3; those configurations are TLS 1.3 only and carry the
      * ticket callbacks, so TLS 1.2 never sees a ticket. */
     mbedtls_ssl_config conf[2][2];
-    /* A peer that stops reading must not hold a write forever: writes give
-     * up after the policy's idle limit. */
-    int write_timeout_ms;
 #if TLS_HAVE_13
     mbedtls_ssl_ticket_context ticket;
     bool ticket_ready;

@@ -358,3 +358,227 @@ def test_r4_r5_check_mode_warns_about_costs_and_clear_text_mix():
     check("different iteration counts (1000 to 2000)" in r.stderr, r.stderr)
     check("user 'bob' may log in without TLS while the rule of user 'alice'" in r.stderr,
           r.stderr)
+
+
+# ---------------------------------------------------------------------------
+# r2: a client that never reads must not hold a session past its deadline
+# ---------------------------------------------------------------------------
+
+def flood_without_reading(srv, seconds, login=False):
+    """Sends HELP lines and reads nothing, through a tiny receive window.
+    Returns (session pid, seconds until the session process was gone or
+    None)."""
+    import threading
+    from ftpsdtest import one_new_session, session_pids
+    before = set(session_pids(srv))
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    s.connect((srv.host, srv.port))
+    pid = one_new_session(srv, before)
+    if login:
+        f = s.makefile("rb")
+        f.readline()
+        s.sendall(b"USER alice\r\n")
+        f.readline()
+        s.sendall(b"PASS pw\r\n")
+        f.readline()
+    stop = threading.Event()
+
+    def sender():
+        s.setblocking(False)
+        while not stop.is_set():
+            try:
+                s.send(b"HELP\r\n" * 64)
+            except BlockingIOError:
+                time.sleep(0.01)
+            except OSError:
+                return
+
+    t = threading.Thread(target=sender, daemon=True)
+    t0 = time.time()
+    t.start()
+    gone = None
+    while time.time() - t0 < seconds:
+        if not os.path.exists("/proc/%d" % pid) or open("/proc/%d/stat" % pid).read().split(")")[1].split()[0] == "Z":
+            gone = time.time() - t0
+            break
+        time.sleep(0.1)
+    stop.set()
+    s.close()
+    return pid, gone
+
+
+@test
+def test_r2_client_that_never_reads_cannot_outlive_the_login_grace():
+    with Server(clear_policy("login-grace 3"), tls=False) as srv:
+        pid, gone = flood_without_reading(srv, 12)
+        check(gone is not None, "the session %d still blocks in write after 12 s "
+              "(login grace 3 s)" % pid)
+        check(gone < 6, "it took %.1f s" % gone)
+        check(srv.wait_log("did not read"), "no log line says why:\n" + srv.log()[-1500:])
+
+
+@test
+def test_r2_client_that_never_reads_cannot_outlive_the_idle_limit():
+    with Server(clear_policy().replace("idle 30", "idle 3"), tls=False,
+                files={"alice/x": "x"}) as srv:
+        pid, gone = flood_without_reading(srv, 12, login=True)
+        check(gone is not None, "the session %d still blocks in write after 12 s (idle 3 s)" % pid)
+        check(gone < 6, "it took %.1f s" % gone)
+
+
+# ---------------------------------------------------------------------------
+# r8: -t predicts session start on every refusal path
+# r11: files created before the drop follow one rule
+# r12: run-as with root's group is refused
+# ---------------------------------------------------------------------------
+
+class TempAccount:
+    """A system account for one test (root only), removed afterwards."""
+
+    def __init__(self, name, gid):
+        self.name, self.gid = name, gid
+
+    def __enter__(self):
+        import subprocess
+        subprocess.run(["userdel", self.name], capture_output=True)
+        r = subprocess.run(["useradd", "--system", "--no-create-home", "--gid", str(self.gid),
+                            "--shell", "/usr/sbin/nologin", self.name], capture_output=True,
+                           text=True, timeout=30)
+        check(r.returncode == 0, "useradd: " + r.stderr)
+        return self
+
+    def __exit__(self, *exc):
+        import subprocess
+        subprocess.run(["userdel", self.name], capture_output=True, timeout=30)
+        return False
+
+
+def check_and_session_agree(policy_text, setup=None, expect_refused=True, why=None, **kw):
+    """Runs -t on the policy and starts one session with it: both must
+    refuse (or both accept), and -t must say why."""
+    import subprocess
+    from ftpsdtest import BIN, Skip
+    if os.geteuid() != 0:
+        raise Skip("needs root: the refusal paths are about privileges and ownership")
+    with Server(policy_text, **kw) as srv:
+        if setup:
+            setup(srv)
+        r = subprocess.run([BIN, "-t", "-f", srv.policy], capture_output=True, text=True,
+                           timeout=30)
+        c = RawClient(srv.host, srv.port)
+        code, lines = c.reply()
+        c.close()
+        refused = code == 421
+        check(refused == expect_refused, "session %s: %r\n%s" % (
+            "started" if not refused else "refused", lines, srv.log()[-1500:]))
+        check((r.returncode != 0) == expect_refused,
+              "-t says %s (rc %d) but a session %s:\n%s" % (
+                  "unusable" if r.returncode else "usable", r.returncode,
+                  "is refused" if refused else "starts", r.stderr))
+        if why:
+            check(why in r.stderr, "-t does not say why (%r):\n%s" % (why, r.stderr))
+            check(srv.wait_log(why), "the session's log does not say why (%r):\n%s"
+                  % (why, srv.log()[-1500:]))
+
+
+def chown_nobody(path):
+    import pwd
+    pw = pwd.getpwnam("nobody")
+    os.chown(path, pw.pw_uid, pw.pw_gid)
+
+
+@test
+def test_r8_check_predicts_refusal_root_without_run_as():
+    check_and_session_agree("tls off\n" + USERS.replace("root=/", "root={root}/"),
+                            auto_run_as=False, tls=False, why="without run-as")
+
+
+@test
+def test_r8_check_predicts_refusal_run_as_unknown_or_root():
+    check_and_session_agree(clear_policy("run-as nosuchaccount-ftpsd"), tls=False,
+                            why="no such account")
+    check_and_session_agree(clear_policy("run-as root"), tls=False, why="must not be root")
+
+
+@test
+def test_r12_run_as_with_root_group_refused_by_check_and_session():
+    with TempAccount("ftpsd-r12-test", 0):
+        check_and_session_agree(clear_policy("run-as ftpsd-r12-test"), tls=False,
+                                why="gid 0")
+
+
+@test
+def test_r8_r11_keylog_owned_by_another_account():
+    def plant(srv):
+        path = os.path.join(srv.dir, "keylog")
+        with open(path, "w"):
+            pass
+        chown_nobody(path)
+    check_and_session_agree("cert {cert}\nkey {key}\ntls auth+data\nkeylog {dir}/keylog\n" + USERS,
+                            setup=plant, why="keylog")
+
+
+@test
+def test_r8_r11_xferlog_owned_by_another_account_or_linked():
+    def plant_owned(srv):
+        path = os.path.join(srv.dir, "xferlog")
+        with open(path, "w"):
+            pass
+        chown_nobody(path)
+
+    def plant_link(srv):
+        victim = os.path.join(srv.dir, "victim")
+        with open(victim, "w") as f:
+            f.write("precious\n")
+        os.link(victim, os.path.join(srv.dir, "xferlog"))
+    policy = clear_policy("xferlog {dir}/xferlog")
+    check_and_session_agree(policy, setup=plant_owned, tls=False, why="xferlog")
+    check_and_session_agree(policy, setup=plant_link, tls=False, why="hard links")
+    # and a fresh path is created and used as before
+    check_and_session_agree(policy, tls=False, expect_refused=False)
+
+
+@test
+def test_r8_check_predicts_refusal_bad_chroot_and_missing_cert():
+    check_and_session_agree(clear_policy("chroot {dir}/policy"), tls=False,
+                            why="not a directory")
+    check_and_session_agree("cert {dir}/none.crt\nkey {key}\ntls auth+data\n" + USERS,
+                            why="none.crt")
+
+
+@test
+def test_r11_gen_cert_never_writes_into_a_file_it_does_not_own():
+    import subprocess
+    import tempfile
+    from ftpsdtest import BIN, Skip
+    if os.geteuid() != 0:
+        raise Skip("needs root")
+    d = tempfile.mkdtemp(prefix="ftpsd-r11-")
+    try:
+        other = os.path.join(d, "other.key")
+        with open(other, "w") as f:
+            f.write("somebody else's\n")
+        chown_nobody(other)
+        victim = os.path.join(d, "victim")
+        with open(victim, "w") as f:
+            f.write("precious\n")
+        linked = os.path.join(d, "linked.key")
+        os.link(victim, linked)
+        for key in (other, linked):
+            r = subprocess.run([BIN, "--gen-cert", os.path.join(d, "c.crt"), key, "x.test"],
+                               capture_output=True, text=True, timeout=30)
+            check(r.returncode != 0, "--gen-cert wrote %s" % key)
+        with open(other) as f:
+            check(f.read() == "somebody else's\n", "the other account's file was changed")
+        with open(victim) as f:
+            check(f.read() == "precious\n", "a hard-linked file was truncated")
+        # A fresh key is made 0600.
+        fresh = os.path.join(d, "fresh.key")
+        r = subprocess.run([BIN, "--gen-cert", os.path.join(d, "c.crt"), fresh, "x.test"],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0, r.stderr)
+        check(os.stat(fresh).st_mode & 0o777 == 0o600)
+    finally:
+        import shutil
+        shutil.rmtree(d, ignore_errors=True)

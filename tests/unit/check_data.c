@@ -378,13 +378,13 @@ END_TEST
  * left behind. */
 static void child_answers(void *ctx, int fd)
 {
-    (void)sys_write_all(fd, ctx, strlen(ctx));
+    (void)sys_write_all(fd, ctx, strlen(ctx), -1);
 }
 
 static void child_hangs(void *ctx, int fd)
 {
     (void)ctx;
-    (void)sys_write_all(fd, "a", 1);
+    (void)sys_write_all(fd, "a", 1, -1);
     sys_sleep_ms(30000);
 }
 

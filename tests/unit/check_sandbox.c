@@ -41,7 +41,7 @@ static bool do_files(void)
 {
     static const char data[] = "hello, sandbox\n";
     int fd = sys_openat(dirfd_, "f", O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0 || !sys_write_all(fd, data, sizeof data - 1) || sys_fchmod(fd, 0640) != 0 ||
+    if (fd < 0 || !sys_write_all(fd, data, sizeof data - 1, -1) || sys_fchmod(fd, 0640) != 0 ||
         sys_ftruncate(fd, 5) != 0 || sys_fsync(fd) != 0 || sys_close(fd) != 0) {
         return false;
     }

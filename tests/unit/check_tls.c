@@ -579,7 +579,7 @@ static struct tls_ctx *start_ccc(struct policy *p, struct run *x, const struct t
     struct tls_ctx *ctx = mkctx(p);
     run_start(x, ctx, TLS_ROLE_CONTROL, o, 5000);
     ck_assert_msg(x->c != NULL, "%s", x->err);
-    ck_assert_int_eq(tls_write(x->c, "200 CCC ok\r\n", 12), 12);
+    ck_assert_int_eq(tls_write(x->c, "200 CCC ok\r\n", 12, -1), 12);
     return ctx;
 }
 
@@ -657,7 +657,7 @@ START_TEST(test_big_write)
     struct tls_ctx *ctx = mkctx(&p);
     run_start(&x, ctx, TLS_ROLE_DATA, &o, 5000);
     ck_assert_msg(x.c != NULL, "%s", x.err);
-    ck_assert_int_eq(tls_write(x.c, big, N), N);
+    ck_assert_int_eq(tls_write(x.c, big, N, -1), N);
     run_end(&x);
     ck_assert_int_eq(x.r.read_got, N);
     ck_assert(x.r.read_ok);

@@ -199,7 +199,7 @@ START_TEST(test_tickets)
     struct tc_opts o = {.ver = TC_VER_DEFAULT, .act = TC_ACT_READ, .read_expect = 5};
     run_start(&x, ctx, TLS_ROLE_CONTROL, &o, 5000);
     ck_assert_msg(x.c != NULL, "%s", x.err);
-    ck_assert_int_eq(tls_write(x.c, "\x00\x07\x0e\x15\x1c", 5), 5);
+    ck_assert_int_eq(tls_write(x.c, "\x00\x07\x0e\x15\x1c", 5, -1), 5);
     run_end(&x);
     ck_assert(x.r.is13);
     ck_assert_int_eq(x.r.tickets, 1);
@@ -210,7 +210,7 @@ START_TEST(test_tickets)
     run_start(&x, ctx, TLS_ROLE_DATA, &d, 5000);
     ck_assert_msg(x.c != NULL, "%s", x.err);
     ck_assert(tls_resumed(x.c));
-    ck_assert_int_eq(tls_write(x.c, "\x00\x07\x0e\x15\x1c", 5), 5);
+    ck_assert_int_eq(tls_write(x.c, "\x00\x07\x0e\x15\x1c", 5, -1), 5);
     run_end(&x);
     ck_assert(x.r.read_ok);
     ck_assert_int_eq(x.r.tickets, 0);
