@@ -68,6 +68,12 @@
 /* HASH of a big file: a "213-" keep-alive line this often, so clients
  * that time out a silent control connection (FileZilla: 20 s) wait. */
 #define DEFS_HASH_PROGRESS_MS 5000
+/* rate=: bytes move in slices of this many milliseconds' worth at the
+ * user's rate (one slice ahead of the schedule at most), and a transfer
+ * that fell behind (a slow peer) may catch up by this much at once, no
+ * more. */
+#define DEFS_RATE_SLICE_MS 100
+#define DEFS_RATE_BURST_MS 1000
 /* Host names in the policy (RFC 1123): a label, and the whole name. */
 #define DEFS_DNS_LABEL_MAX 63
 #define DEFS_DNS_NAME_MAX 253

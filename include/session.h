@@ -17,6 +17,7 @@
 #include "defs.h"
 #include "pasvaddr.h"
 #include "policy.h"
+#include "xfer.h"
 
 struct tls_ctx;
 struct tls_conn;
@@ -79,13 +80,15 @@ struct data_conn {
     char why[DEFS_WHY_MAX]; /* why the last operation failed, for the 426 text */
 };
 
-/* The transfer in progress, for STAT, ABOR and the xferlog. */
+/* The transfer in progress, for STAT, ABOR and the xferlog, and its
+ * pace under the user's rate=. */
 struct xfer_progress {
     bool active;
     bool upload;
     char vpath[DEFS_PATH_MAX];
     uint64_t bytes;
     int64_t started_ms;
+    struct xfer_pace pace;
 };
 
 struct session {

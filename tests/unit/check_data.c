@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "dataport.h"
+#include "defs.h"
 #include "session.h"
 #include "sys.h"
 #include "sys_proc.h"
@@ -304,6 +305,83 @@ START_TEST(test_temp_name)
 }
 END_TEST
 
+/* xfer_pace: the rate limit's arithmetic, on a simulated clock: a sender
+ * that moves whatever the pace allows, as soon as it allows it, for 10 s.
+ * It must move rate x 10 s plus at most one slice, at every rate from one
+ * byte to 4 GiB a second, with integers only. */
+struct pace_case {
+    uint64_t rate;
+    size_t want; /* what the sender asks to move each time */
+};
+
+static const struct pace_case pace_cases[] = {
+    {1, 16384},       {7, 16384},         {100, 16384},       {1000, 16384},
+    {4096, 100},      {65536, 16384},     {524288, 16384},    {524288, 1048576},
+    {1000000, 16384}, {1048576, 1048576}, {104857600, 16384}, {4294967296ull, 1048576},
+};
+
+START_TEST(test_pace_accuracy)
+{
+    const struct pace_case *k = &pace_cases[_i];
+    struct xfer_pace p;
+    int64_t now = 123456, end = now + 10000;
+    uint64_t moved = 0, wakeups = 0, slice = k->rate * DEFS_RATE_SLICE_MS / 1000;
+    slice = slice > 0 ? slice : 1;
+    xfer_pace_start(&p, k->rate);
+    for (;;) {
+        int64_t due = xfer_pace_due(&p, now);
+        if (due > now) {
+            now = due; /* the engine sleeps until then */
+            wakeups++;
+        }
+        if (now >= end) {
+            break;
+        }
+        size_t n = xfer_pace_slice(&p, k->want);
+        ck_assert_uint_ge(n, 1);
+        ck_assert_uint_le(n, k->want);
+        xfer_pace_moved(&p, n);
+        moved += n;
+    }
+    uint64_t want = k->rate * 10;
+    uint64_t step = k->want < slice ? k->want : slice;
+    ck_assert_msg(moved >= want && moved <= want + step,
+                  "rate %llu: moved %llu in 10 s, want %llu (+ %llu)", (unsigned long long)k->rate,
+                  (unsigned long long)moved, (unsigned long long)want, (unsigned long long)step);
+    /* No more wake-ups than slices: nothing spins. */
+    ck_assert_uint_le(wakeups, moved / step + 1);
+}
+END_TEST
+
+START_TEST(test_pace_limits)
+{
+    struct xfer_pace p;
+    /* No limit: always now, whatever is asked. */
+    xfer_pace_start(&p, 0);
+    ck_assert_int_eq(xfer_pace_due(&p, 5000), 5000);
+    ck_assert_uint_eq(xfer_pace_slice(&p, 1u << 20), 1u << 20);
+    /* 1000 B/s: slices of 100 bytes, 100 ms apart, counted from the first. */
+    xfer_pace_start(&p, 1000);
+    ck_assert_int_eq(xfer_pace_due(&p, 5000), 5000);
+    ck_assert_uint_eq(xfer_pace_slice(&p, 16384), 100);
+    ck_assert_uint_eq(xfer_pace_slice(&p, 40), 40);
+    xfer_pace_moved(&p, 100);
+    ck_assert_int_eq(xfer_pace_due(&p, 5001), 5100);
+    xfer_pace_moved(&p, 150);
+    ck_assert_int_eq(xfer_pace_due(&p, 5100), 5250);
+    /* A peer that stalled 5 s may catch up one burst's worth, no more. */
+    ck_assert_int_eq(xfer_pace_due(&p, 10250), 10250 - DEFS_RATE_BURST_MS);
+    xfer_pace_moved(&p, 1000);
+    ck_assert_int_eq(xfer_pace_due(&p, 10250), 10250);
+    /* 1 B/s after a petabyte: no overflow in the arithmetic. */
+    xfer_pace_start(&p, 1);
+    ck_assert_int_eq(xfer_pace_due(&p, 0), 0);
+    xfer_pace_moved(&p, 1000000000000000ull);
+    ck_assert_int_eq(xfer_pace_due(&p, 0), 1000000000000000000ll);
+    ck_assert_uint_eq(xfer_pace_slice(&p, 100), 1);
+}
+END_TEST
+
 /* data_pasv_address: which address a 227 reply names, by peer. */
 struct pasv_case {
     const char *peer; /* IPv4, or IPv6 (v4-mapped counts as IPv4) */
@@ -412,6 +490,10 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, test_port, 0, (int)(sizeof port_cases / sizeof port_cases[0]));
     tcase_add_loop_test(tc, test_eprt, 0, (int)(sizeof eprt_cases / sizeof eprt_cases[0]));
     tcase_add_loop_test(tc, test_pasv_address, 0, (int)(sizeof pasv_cases / sizeof pasv_cases[0]));
+    suite_add_tcase(s, tc);
+    tc = tcase_create("pace");
+    tcase_add_loop_test(tc, test_pace_accuracy, 0, (int)(sizeof pace_cases / sizeof pace_cases[0]));
+    tcase_add_test(tc, test_pace_limits);
     suite_add_tcase(s, tc);
     tc = tcase_create("child");
     tcase_add_test(tc, test_child_result);
