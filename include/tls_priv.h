@@ -9,7 +9,7 @@
  *   tls_diag.c   what the log says about a handshake, and why one failed
  *   tls_admin.c  -t (tls_check_policy) and --gen-cert (tls_gen_cert)
  *   tls_hello.c  the ClientHello parser (pure; tls_hello.h)
- *   tls_hash.c   SHA-256, HMAC (passwd.c's PBKDF2) and hex (tls_hash.h)
+ *   tls_hash.c   SHA-256, HMAC (passwd.c's PBKDF2), hex, HASH's digests (tls_hash.h)
  *
  * Every difference between mbed TLS 2.28 and 3.6 stays in these files,
  * behind MBEDTLS_VERSION_NUMBER (STYLE.md habit 7). */
