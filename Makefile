@@ -65,7 +65,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
-.PHONY: bench-quick all deps clean check check-unit check-e2e check-asan check-mbedtls36 lint demo install \
+.PHONY: tls-scan bench-quick all deps clean check check-unit check-e2e check-asan check-mbedtls36 lint demo install \
         fuzz bench interop-report
 
 all: $(BIN)
@@ -127,6 +127,13 @@ check-mbedtls36:
 demo: deps
 	$(MAKE) all
 	sh contrib/demo.sh
+
+# The server's TLS judged by testssl.sh and sslscan (tests/tls_scan.py): fails on
+# any finding of severity medium or worse. About 3 minutes.
+tls-scan: $(BIN)
+	@command -v testssl >/dev/null && command -v sslscan >/dev/null || \
+	    { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq testssl.sh sslscan >/dev/null; }
+	FTPSD_BIN=$(abspath $(BIN)) python3 tests/tls_scan.py
 
 # Figures, not tests: binary size, session memory and latency, TLS costs,
 # bulk transfer speed. bench-quick skips the 2-4 minute throughput run.

@@ -27,6 +27,7 @@
 #include "pasvaddr.h"
 #include "policy.h"
 #include "session.h"
+#include "slots.h"
 #include "startup.h"
 #include "sys.h"
 #include "sys_fs.h"
@@ -281,8 +282,9 @@ static void report_log(void *ctx, const char *file, int line, const char *msg)
     err("%s: %s", file, msg);
 }
 
-/* From the first client byte on: implicit TLS, the greeting, the loop. */
-static int run_session(struct session *s)
+/* From the first client byte on: implicit TLS, the greeting (or the 421
+ * of a session over a cap), the loop. */
+static int run_session(struct session *s, enum slots_result cap)
 {
     info("connected (%s)", pol.implicit ? "implicit TLS" : "explicit");
     if (pol.implicit) {
@@ -295,6 +297,15 @@ static int run_session(struct session *s)
         }
         const char *sni = tls_sni(s->ctrl_tls);
         (void)sys_copy(s->sni, sizeof s->sni, sni ? sni : "");
+    }
+    if (cap == SLOTS_FULL || cap == SLOTS_FULL_IP) {
+        unsigned n = cap == SLOTS_FULL ? pol.max_sessions : pol.max_per_ip;
+        const char *whose = cap == SLOTS_FULL ? "" : " from your address";
+        warn("Too many sessions: %u%s run already (max-%s %u); session refused", n, whose,
+             cap == SLOTS_FULL ? "sessions" : "per-ip", n);
+        reply(s, FTP_UNAVAILABLE, "Too many sessions%s (%u), try later", whose, n);
+        log_end("too many sessions");
+        return EXIT_SESSION_OK;
     }
     reply(s, FTP_GREETING, "%s", pol.banner ? pol.banner : "ftpsd ready");
     int rc = ftp_session(s);
@@ -336,8 +347,21 @@ static int serve(const char *policy_path)
     }
     st.tls = su.tls;
     st.xferlog_fd = su.xferlog_fd;
-    const struct pasv_lookup_as as = {.drop = su.drop, .uid = su.uid, .gid = su.gid};
-    pasvaddr_settle(&pol, &as, &st.pasv);
+    /* The caps are counted before anything else is done for the client; the
+     * lock (if taken) lives as long as this process. */
+    enum slots_result cap = SLOTS_TAKEN;
+    if (su.slots_fd >= 0) {
+        cap = slots_take(su.slots_fd, &pol, (const struct sockaddr *)&st.peer);
+        if (cap == SLOTS_ERROR) {
+            err("session slots: %s", strerror(errno));
+            refuse_early(st.wfd, EXIT_ENV, "session slots unavailable");
+        }
+    }
+    /* A session over a cap is refused at once: it looks nothing up. */
+    if (cap == SLOTS_TAKEN) {
+        const struct pasv_lookup_as as = {.drop = su.drop, .uid = su.uid, .gid = su.gid};
+        pasvaddr_settle(&pol, &as, &st.pasv);
+    }
     bool sandbox = pol.sandbox;
     if (sandbox) {
         log_sigsafe_prepare(); /* its syslog socket, before chroot */
@@ -347,7 +371,7 @@ static int serve(const char *policy_path)
 
     session_init(&sess, &st);
     sys_tune_socket(st.rfd);
-    return run_session(&sess);
+    return run_session(&sess, cap);
 }
 
 int main(int argc, char **argv)

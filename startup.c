@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "slots.h"
 #include "sys.h"
 #include "sys_fs.h"
 #include "tls.h"
@@ -82,7 +83,7 @@ static int check_account(const struct policy *pol, struct startup *st, pol_repor
 
 int startup_prepare(const struct policy *pol, struct startup *st, pol_report_fn *report, void *ctx)
 {
-    *st = (struct startup){.tls = NULL, .xferlog_fd = -1};
+    *st = (struct startup){.tls = NULL, .xferlog_fd = -1, .slots_fd = -1};
     int errors = check_account(pol, st, report, ctx);
     if (pol->tls != POL_TLS_OFF) {
         char why[DEFS_TLS_MSG_MAX];
@@ -98,6 +99,13 @@ int startup_prepare(const struct policy *pol, struct startup *st, pol_report_fn 
                               sys_open_owned_error(errno));
         }
     }
+    if (slots_needed(pol)) {
+        char why[DEFS_WHY_MAX * 2];
+        st->slots_fd = slots_open(pol, why, sizeof why);
+        if (st->slots_fd < 0) {
+            errors += problem(pol, report, ctx, "%s", why);
+        }
+    }
     return errors;
 }
 
@@ -108,4 +116,5 @@ void startup_release(struct startup *st)
         st->tls = NULL;
     }
     sys_closep(&st->xferlog_fd);
+    sys_closep(&st->slots_fd);
 }

@@ -208,7 +208,7 @@ bool sys_addr_str(const struct sockaddr *sa, socklen_t len, char *out, size_t ou
 
 /* Folds an IPv4-mapped IPv6 address to IPv4 so that a v4 client seen
  * through a dual-stack socket compares equal to itself. */
-static bool ip_bytes(const struct sockaddr *sa, const unsigned char **p, size_t *n)
+bool sys_addr_ip_bytes(const struct sockaddr *sa, const unsigned char **p, size_t *n)
 {
     if (sa->sa_family == AF_INET) {
         *p = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
@@ -266,7 +266,7 @@ bool sys_same_ip(const struct sockaddr *a, const struct sockaddr *b)
 {
     const unsigned char *pa, *pb;
     size_t na, nb;
-    if (!ip_bytes(a, &pa, &na) || !ip_bytes(b, &pb, &nb)) {
+    if (!sys_addr_ip_bytes(a, &pa, &na) || !sys_addr_ip_bytes(b, &pb, &nb)) {
         return false;
     }
     return na == nb && memcmp(pa, pb, na) == 0;

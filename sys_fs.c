@@ -239,3 +239,18 @@ int sys_closedir(DIR *d)
 {
     return closedir(d) == 0 ? 0 : errno;
 }
+
+bool sys_lock_byte(int fd, off_t off)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = off, .l_len = 1};
+    int r;
+    do {
+        r = fcntl(fd, F_SETLK, &fl);
+    } while (r != 0 && errno == EINTR);
+    return r == 0;
+}
+
+int sys_mkdir(const char *path, mode_t mode)
+{
+    return mkdir(path, mode);
+}

@@ -55,6 +55,10 @@
 #define DEFS_BANNER_MAX (DEFS_REPLY_MAX - 8)
 /* `max-sessions` and `max-per-ip`: the most a policy may allow. */
 #define DEFS_SESSIONS_MAX 10000
+/* The session-slot lock file (slots.c): per-address slots start past every
+ * max-sessions slot, in this many buckets of addresses. */
+#define DEFS_SLOTS_IP_BASE (1u << 20)
+#define DEFS_SLOTS_IP_BUCKETS 65536u
 /* Where session slots live when `runtime-dir` is not given. */
 #define DEFS_RUNTIME_DIR "/var/run/ftpsd"
 /* `rate=`: the most bytes per second a direction may be given, 4 GiB/s
@@ -114,8 +118,11 @@
 #define DEFS_TLS_SUITES_MAX (DEFS_POLICY_VALUES_MAX + 8)
 /* A saved TLS 1.2 session (the data-reuse cache), client certificate included. */
 #define DEFS_TLS_SESSION_MAX (64 * 1024)
-/* Seconds a TLS 1.3 session ticket lives: RFC 8446 §4.6.1's maximum, 7 days. */
-#define DEFS_TLS_TICKET_LIFETIME 604800
+/* Seconds a TLS 1.3 session ticket lives. Its key is made at random in the
+ * session's process and dies with it, so a ticket never outlives the
+ * session anyway; a day (testssl.sh flags longer hints) lets a session
+ * open protected data connections for a day. */
+#define DEFS_TLS_TICKET_LIFETIME 86400
 /* Milliseconds for the close_notify to a data connection refused after its
  * handshake (it did not resume: data-reuse required). */
 #define DEFS_TLS_REFUSE_CLOSE_MS 1000

@@ -15,13 +15,15 @@ struct tls_ctx;
 struct startup {
     struct tls_ctx *tls; /* NULL with `tls off` */
     int xferlog_fd;      /* -1 without `xferlog` */
+    int slots_fd;        /* the session-slot lock file, -1 without max-sessions/-per-ip */
     bool drop;           /* started as root: drop to uid/gid (and chroot) */
     uid_t uid;
     gid_t gid;
 };
 
 /* Checks who the session would run as (run-as, root, chroot), sets up TLS
- * (certificates, keys, client CA, keylog) and opens the xferlog, as the
+ * (certificates, keys, client CA, keylog), opens the xferlog and the
+ * session-slot lock file (max-sessions, max-per-ip), as the
  * account this process runs as. Reports each problem through `report`
  * (line 0) and returns how many; with 0, *st holds what the session uses.
  * Files are opened (and created) exactly as a session would. */

@@ -58,6 +58,9 @@ bool sys_addr_v4(const struct sockaddr_storage *ss, struct in_addr *out);
 /* The port of an AF_INET or AF_INET6 address, and setting it. */
 unsigned sys_addr_port(const struct sockaddr_storage *ss);
 void sys_addr_set_port(struct sockaddr_storage *ss, unsigned port);
+/* The IP address bytes of a socket address (4 or 16; a v4-mapped v6
+ * address gives its 4), pointing into sa. False for another family. */
+bool sys_addr_ip_bytes(const struct sockaddr *sa, const unsigned char **p, size_t *n);
 /* True if two socket addresses have the same IP (v4-mapped v6 folded). */
 bool sys_same_ip(const struct sockaddr *a, const struct sockaddr *b);
 

@@ -60,6 +60,14 @@ ssize_t sys_readlinkat(int dirfd, const char *name, char *buf, size_t n);
 /* access(2) R_OK of a host path (for messages about unreadable files). */
 bool sys_readable(const char *path);
 
+/* A write lock on one byte of fd, without waiting (fcntl F_SETLK): true if
+ * taken; false with errno (EAGAIN, EACCES: another process holds it). The
+ * kernel drops it when the process ends, however it ends, and when the
+ * process closes any fd of the file. */
+bool sys_lock_byte(int fd, off_t off);
+/* mkdir(2) of a host path. */
+int sys_mkdir(const char *path, mode_t mode);
+
 /* Directory streams over an fd that the stream then owns. */
 DIR *sys_opendir_fd(int fd);
 /* The next entry's name; NULL at the end (*err = 0) or on error (*err set). */
