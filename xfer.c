@@ -123,10 +123,6 @@ static enum data_status wait_data(struct session *s, short events)
 }
 
 /* ------------------------------------------------------------------ */
-/* Primitives                                                          */
-/* ------------------------------------------------------------------ */
-
-/* ------------------------------------------------------------------ */
 /* The rate limit (rate=)                                              */
 /* ------------------------------------------------------------------ */
 
@@ -197,6 +193,10 @@ static enum data_status pace_step(struct session *s, size_t want, size_t *allowe
     *allowed = xfer_pace_slice(p, want);
     return DATA_OK;
 }
+
+/* ------------------------------------------------------------------ */
+/* Primitives                                                          */
+/* ------------------------------------------------------------------ */
 
 /* Writes all n bytes as they come (one TLS record under TLS). */
 static enum data_status send_all(struct session *s, const void *buf, size_t n)
