@@ -310,6 +310,15 @@ void reply_start(struct session *s, int code, const char *fmt, ...)
     va_end(ap);
 }
 
+void reply_progress(struct session *s, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    add_line(s, code, '-', fmt, ap);
+    va_end(ap);
+    flush_out(s);
+}
+
 void reply_more(struct session *s, const char *fmt, ...)
 {
     va_list ap;

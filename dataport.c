@@ -14,6 +14,7 @@
 #include "ctrl.h"
 #include "defs.h"
 #include "log.h"
+#include "policy.h"
 #include "session.h"
 #include "sys.h"
 #include "sys_net.h"
@@ -223,6 +224,16 @@ static bool open_passive(struct session *s, const char *verb, unsigned *port)
     return true;
 }
 
+struct in_addr data_pasv_address(const struct pasv_addrs *a, const struct sockaddr_storage *peer,
+                                 struct in_addr local)
+{
+    struct in_addr p4;
+    if (a->has_private && sys_addr_v4(peer, &p4) && pol_pasv_private_peer(p4)) {
+        return a->private_local ? local : a->private_addr;
+    }
+    return a->has_public ? a->public_addr : local;
+}
+
 void cmd_pasv(struct session *s, const char *arg)
 {
     (void)arg;
@@ -241,7 +252,7 @@ void cmd_pasv(struct session *s, const char *arg)
     if (!open_passive(s, "PASV", &port)) {
         return;
     }
-    struct in_addr shown = s->pol->has_pasv_address ? s->pol->pasv_address : local4;
+    struct in_addr shown = data_pasv_address(&s->pasv, &s->peer_addr, local4);
     uint32_t h = ntohl(shown.s_addr);
     reply(s, FTP_PASV_OK, "Entering Passive Mode (%u,%u,%u,%u,%u,%u).", (unsigned)(h >> 24),
           (unsigned)(h >> 16) & 255u, (unsigned)(h >> 8) & 255u, (unsigned)h & 255u, port >> 8,

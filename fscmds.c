@@ -1,5 +1,5 @@
 /* The small file-system commands (RFC 959, RFC 3659, SPEC §5): CWD, CDUP,
- * PWD, SIZE, MDTM, DELE, MKD, RMD, RNFR, RNTO and SITE CHMOD. Each resolves
+ * PWD, SIZE, MDTM, DELE, MKD, RMD, RNFR, RNTO, SITE CHMOD and MFMT. Each resolves
  * its argument through vpath.c and acts on the last component relative to
  * its parent directory fd, never following a final symlink, so no command
  * here can be redirected outside the user's root. The dispatcher has checked
@@ -246,7 +246,7 @@ void cmd_rnto(struct session *s, const char *arg)
 }
 
 /* ------------------------------------------------------------------ */
-/* SITE CHMOD                                                          */
+/* SITE CHMOD, MFMT                                                    */
 /* ------------------------------------------------------------------ */
 
 /* "MODE PATH": the octal mode and where the path starts. False on a
@@ -270,13 +270,14 @@ static bool parse_chmod(const char *arg, uint64_t *mode, const char **path)
     return n > 0 && *p && pol_parse_number(digits, 8, 0, 07777, mode);
 }
 
-/* Opens the object SITE CHMOD changes: a plain file or directory, by an fd
- * that is provably the object checked. -1 with the reply sent. */
-static int open_for_chmod(struct session *s, const char *p, struct vpath_target *t)
+/* Opens the object SITE CHMOD or MFMT changes: a plain file or directory,
+ * by an fd that is provably the object checked. -1 with the reply sent. */
+static int open_to_change(struct session *s, const char *verb, const char *p,
+                          struct vpath_target *t)
 {
     struct stat st;
     if (sys_lstatat(t->dirfd, t->leaf, &st) != 0) {
-        vpath_fail(s, "SITE CHMOD", p, t->vpath, errno);
+        vpath_fail(s, verb, p, t->vpath, errno);
         return -1;
     }
     if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
@@ -291,7 +292,7 @@ static int open_for_chmod(struct session *s, const char *p, struct vpath_target 
         fd = sys_openat(t->dirfd, t->leaf, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0);
     }
     if (fd < 0) {
-        vpath_fail(s, "SITE CHMOD", p, t->vpath, errno);
+        vpath_fail(s, verb, p, t->vpath, errno);
         return -1;
     }
     struct stat fst;
@@ -319,7 +320,7 @@ void cmd_site_chmod(struct session *s, const char *arg)
     if (!vpath_open_parent(s, "SITE CHMOD", p, false, &t)) {
         return;
     }
-    int fd = open_for_chmod(s, p, &t);
+    int fd = open_to_change(s, "SITE CHMOD", p, &t);
     sys_closep(&t.dirfd);
     if (fd < 0) {
         return;
@@ -333,4 +334,44 @@ void cmd_site_chmod(struct session *s, const char *arg)
     sys_closep(&fd);
     info("SITE CHMOD %03o %s", (unsigned)m, t.vpath);
     reply(s, FTP_OK, "SITE CHMOD command ok (mode %03o)", (unsigned)m);
+}
+
+/* MFMT (draft-somers-ftp-mfxx): "TIME PATH", the time an RFC 3659 time-val
+ * in UTC, one blank, then the path. WinSCP and FileZilla send it after an
+ * upload to keep the file's time; it changes the file as overwriting it
+ * would, hence the 'w' and 'd' rights (SPEC §5, checked by the table). */
+void cmd_mfmt(struct session *s, const char *arg)
+{
+    char when[32];
+    size_t n = strcspn(arg, " ");
+    struct timespec mtime;
+    if (n >= sizeof when || arg[n] != ' ' || arg[n + 1] == '\0') {
+        reply(s, FTP_SYNTAX_ARG, "Usage: MFMT YYYYMMDDHHMMSS PATH (the time in UTC)");
+        return;
+    }
+    memcpy(when, arg, n);
+    when[n] = '\0';
+    const char *p = arg + n + 1;
+    if (!list_parse_time(when, &mtime)) {
+        reply(s, FTP_SYNTAX_ARG, "MFMT: '%s' is not a time YYYYMMDDHHMMSS[.fff] in UTC", when);
+        return;
+    }
+    struct vpath_target t;
+    if (!vpath_open_parent(s, "MFMT", p, false, &t)) {
+        return;
+    }
+    int fd = open_to_change(s, "MFMT", p, &t);
+    sys_closep(&t.dirfd);
+    if (fd < 0) {
+        return;
+    }
+    if (sys_set_mtime(fd, &mtime) != 0) {
+        int e = errno;
+        sys_closep(&fd);
+        vpath_fail(s, "MFMT", p, t.vpath, e);
+        return;
+    }
+    sys_closep(&fd);
+    info("MFMT %.14s %s", when, t.vpath);
+    reply(s, FTP_STAT_FILE, "Modify=%.14s; %s", when, p);
 }

@@ -106,6 +106,9 @@ static const struct cmd commands[] = {
     {"MLST", NULL, ARG_ANY, C_LOGIN, R, cmd_mlst, NULL},
     {"SIZE", NULL, ARG_NEEDED, C_LOGIN, R, cmd_size, NULL},
     {"MDTM", NULL, ARG_NEEDED, C_LOGIN, R, cmd_mdtm, NULL},
+    {"MFMT", NULL, ARG_NEEDED, C_LOGIN, W | POL_ACC_DELETE, cmd_mfmt, NULL},
+    {"HASH", NULL, ARG_NEEDED, C_LOGIN, R, cmd_hash, NULL},
+    {"RANG", NULL, ARG_NEEDED, C_LOGIN, 0, cmd_rang, NULL},
     {"DELE", NULL, ARG_NEEDED, C_LOGIN, POL_ACC_DELETE, cmd_dele, NULL},
     {"MKD", NULL, ARG_NEEDED, C_LOGIN, POL_ACC_MKDIR, cmd_mkd, NULL},
     {"XMKD", NULL, ARG_NEEDED, C_LOGIN, POL_ACC_MKDIR, cmd_mkd, NULL},
@@ -347,6 +350,16 @@ static bool gates_pass(struct session *s, const struct cmd *c, const char *arg)
     }
     if (c->arg == ARG_NEEDED && arg[0] == '\0') {
         reply(s, FTP_SYNTAX_ARG, "%s needs an argument", name);
+        return false;
+    }
+    /* RANG is kept for HASH alone (hashcmd.c): a transfer after it would
+     * move the whole file where the client expects a range, and a STOR
+     * would overwrite what the range was to spare. */
+    if ((c->flags & C_DATA) && s->proto.rang_set) {
+        s->proto.rang_set = false;
+        info("%s refused: RANG is pending, and ranges apply to HASH only", name);
+        reply(s, FTP_NOT_IMPL_PARAM,
+              "RANG applies to HASH only on this server; the range is reset, send %s again", name);
         return false;
     }
     return true;

@@ -5,7 +5,8 @@
  * policy, certificates and keys, open host-path files (keylog, xferlog);
  * resolve `run-as`; setgroups; chroot; setgid; setuid; verify root cannot
  * come back; enter the seccomp sandbox; only then send the greeting and read
- * a client byte. */
+ * a client byte. pasv-address host names are looked up before chroot (the
+ * resolver needs the host's files; pasvaddr.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -23,6 +24,7 @@
 #include "ctrl.h"
 #include "log.h"
 #include "passwd.h"
+#include "pasvaddr.h"
 #include "policy.h"
 #include "session.h"
 #include "slots.h"
@@ -33,6 +35,7 @@
 #include "sys_proc.h"
 #include "sys_sandbox.h"
 #include "tls.h"
+#include "tls_hash.h"
 
 static struct session sess;
 static struct policy pol;
@@ -74,6 +77,19 @@ static void report_keep(void *ctx, const char *file, int line, const char *msg)
     e->n++;
 }
 
+/* -t: an algorithm of `hash` this build of mbed TLS lacks is not offered
+ * (FEAT leaves it out, OPTS HASH refuses it): say so. */
+static void check_hash_build(const struct policy *p)
+{
+    for (unsigned i = 0; i < p->nhash && i < POL_HASH_ALGOS; i++) {
+        if (!tls_digest_available(p->hash[i])) {
+            fprintf(stderr,
+                    "%s: warning: hash %s: this build (%s) lacks it; HASH does not offer it\n",
+                    p->path, pol_hash_name(p->hash[i]), tls_version_string());
+        }
+    }
+}
+
 static int cmd_check(const char *path)
 {
     log_early(1);
@@ -87,6 +103,7 @@ static int cmd_check(const char *path)
      * creates, the keylog and xferlog as a session would)... */
     struct startup st;
     errors += startup_prepare(&pol, &st, report_stderr, NULL);
+    const struct pasv_lookup_as as = {.drop = st.drop, .uid = st.uid, .gid = st.gid};
     startup_release(&st);
     /* ... then every certificate and key in full (a key that does not
      * match would fail every handshake), and what weakens the policy. */
@@ -94,7 +111,10 @@ static int cmd_check(const char *path)
         errors += tls_check_policy(&pol, report_stderr, NULL);
     }
     pol_warnings(&pol, report_stderr, NULL);
+    check_hash_build(&pol);
     pol_print(&pol, stdout);
+    tls_print_offer(&pol, stdout);
+    pasvaddr_print(&pol, &as, stdout);
     if (errors > 0) {
         fprintf(stderr, "%s: not usable\n", path);
         return EXIT_ENV;
@@ -336,6 +356,11 @@ static int serve(const char *policy_path)
             err("session slots: %s", strerror(errno));
             refuse_early(st.wfd, EXIT_ENV, "session slots unavailable");
         }
+    }
+    /* A session over a cap is refused at once: it looks nothing up. */
+    if (cap == SLOTS_TAKEN) {
+        const struct pasv_lookup_as as = {.drop = su.drop, .uid = su.uid, .gid = su.gid};
+        pasvaddr_settle(&pol, &as, &st.pasv);
     }
     bool sandbox = pol.sandbox;
     if (sandbox) {

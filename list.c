@@ -62,6 +62,71 @@ bool list_format_time(char out[15], time_t t)
                    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+/* Days from 1970-01-01 to a proleptic Gregorian date (m 1-12), by the
+ * days-from-civil method: exact for every year, without time zones. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* n decimal digits at s into *v; false on anything else. */
+static bool digits(const char *s, size_t n, unsigned *v)
+{
+    *v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return false;
+        }
+        *v = *v * 10 + (unsigned)(s[i] - '0');
+    }
+    return true;
+}
+
+bool list_parse_time(const char *s, struct timespec *out)
+{
+    static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    unsigned y, mo, d, h, mi, sec, frac = 0;
+    if (!digits(s, 4, &y) || !digits(s + 4, 2, &mo) || !digits(s + 6, 2, &d) ||
+        !digits(s + 8, 2, &h) || !digits(s + 10, 2, &mi) || !digits(s + 12, 2, &sec)) {
+        return false;
+    }
+    const char *p = s + 14;
+    if (*p == '.') {
+        size_t n = 0;
+        for (p++; p[n] >= '0' && p[n] <= '9'; n++) {
+            if (n >= 9) {
+                return false;
+            }
+            frac = frac * 10 + (unsigned)(p[n] - '0');
+        }
+        if (n == 0) {
+            return false;
+        }
+        p += n;
+        for (; n < 9; n++) {
+            frac *= 10;
+        }
+    }
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (*p != '\0' || y < 1000 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+        (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || sec > 59) {
+        return false;
+    }
+    int64_t t = days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + mi * 60 + sec;
+    /* SECURITY: a 32-bit time_t would wrap 2100 into 1964. */
+    if ((int64_t)(time_t)t != t) {
+        return false;
+    }
+    out->tv_sec = (time_t)t;
+    out->tv_nsec = (long)frac;
+    return true;
+}
+
 /* Appends a name made safe to show (text_sanitize). SECURITY: a line break
  * inside a name would make clients see two entries, and ESC, C1 or bidi
  * controls would rewrite what a command-line client's terminal shows. */

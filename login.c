@@ -14,6 +14,7 @@
 #include "dataconn.h"
 #include "log.h"
 #include "passwd.h"
+#include "path.h"
 #include "policy.h"
 #include "session.h"
 #include "sys.h"
@@ -35,6 +36,28 @@ static bool valid_username(const char *name)
     return true;
 }
 
+/* The session starts in home= when it is a directory beneath the root.
+ * Otherwise in "/", with a warning: a home renamed or removed on the host
+ * must not lock its user out. SECURITY: opened beneath the root like any
+ * client path, so a home reached through a symlink that leads out of the
+ * root is refused, not entered. */
+static void enter_home(struct sess_login *l)
+{
+    const char *home = l->eff.home != NULL ? l->eff.home : "/";
+    (void)sys_copy(l->cwd, sizeof l->cwd, "/");
+    if (strcmp(home, "/") == 0) {
+        return;
+    }
+    int fd = path_open(l->root_fd, home, O_PATH | O_DIRECTORY, 0);
+    if (fd < 0) {
+        warn("home %s of %s: %s; the session starts in /", home, l->username,
+             errno == EXDEV || errno == ELOOP ? "leads outside the root" : strerror(errno));
+        return;
+    }
+    sys_closep(&fd);
+    (void)sys_copy(l->cwd, sizeof l->cwd, home);
+}
+
 static bool finish_login(struct session *s, int code, const char *how)
 {
     struct sess_login *l = &s->login;
@@ -50,12 +73,12 @@ static bool finish_login(struct session *s, int code, const char *how)
     l->logged_in = true;
     s->logged_in_once = true;
     l->user_given = false;
-    (void)sys_copy(l->cwd, sizeof l->cwd, "/");
     log_set_user(l->username);
+    enter_home(l);
     char letters[8];
     pol_access_letters(l->eff.access, letters, sizeof letters);
-    info("logged in (%s), root %s, access %s, tls %s", how, l->eff.root, letters,
-         pol_tls_name(l->tls_rule));
+    info("logged in (%s), root %s, start in %s, access %s, tls %s", how, l->eff.root, l->cwd,
+         letters, pol_tls_name(l->tls_rule));
     if (code == FTP_LOGIN_SECDATA) {
         reply(s, code, "User logged in, authorized by security data exchange");
     } else {

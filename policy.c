@@ -171,14 +171,17 @@ static void st_pasv_address(struct policy *pol, struct pol_value *v)
     pol->pasv_public = v->pasv[0];
     pol->pasv_private = v->pasv[1];
     v->pasv[0].name = v->pasv[1].name = NULL;
-    pol->has_pasv_address = pol->pasv_public.literal;
-    pol->pasv_address = pol->pasv_public.addr;
 }
 
 static void st_hash(struct policy *pol, struct pol_value *v)
 {
     memcpy(pol->hash, v->hash, sizeof(pol->hash));
     pol->nhash = v->nhash;
+}
+
+static void st_hash_limit(struct policy *pol, struct pol_value *v)
+{
+    pol->hash_limit = v->num;
 }
 
 static void st_ciphers(struct policy *pol, struct pol_value *v)
@@ -213,6 +216,7 @@ static const struct pol_directive directives[] = {
     {"active", POL_K_CHOICE, 1, active_choices, 0, 0, st_active},
     {"fxp", POL_K_CHOICE, 1, onoff_choices, 0, 0, st_fxp},
     {"hash", POL_K_HASH, 1, NULL, 0, 0, st_hash},
+    {"hash-limit", POL_K_SIZE, 1, NULL, 1, DEFS_HASH_LIMIT_MAX, st_hash_limit},
     {"idle", POL_K_NUMBER, 1, NULL, 1, DEFS_POLICY_SECONDS_MAX, st_idle},
     {"login-grace", POL_K_NUMBER, 1, NULL, 1, DEFS_POLICY_SECONDS_MAX, st_login_grace},
     {"max-tries", POL_K_NUMBER, 1, NULL, 1, DEFS_POLICY_TRIES_MAX, st_max_tries},
@@ -447,10 +451,10 @@ void pol_defaults(struct policy *pol)
         .sandbox = true,
         .pasv_lo = 0,
         .pasv_hi = 0,
-        .has_pasv_address = false,
         .active_peer = false,
         .fxp = false,
         .nhash = 0,
+        .hash_limit = 0,
         .idle = 300,
         .login_grace = 30,
         .max_tries = 3,

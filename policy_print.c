@@ -76,17 +76,26 @@ static void print_pairs(FILE *out, const char *kw, char *const *paths, int n)
     }
 }
 
-/* A rate as the parser reads it: with the largest suffix that divides it
- * exactly, or in bytes. */
+/* A count of bytes as the parser reads it: with the largest suffix (up
+ * to `top`, 'M' or 'G') that divides it exactly, or in bytes. */
+static void print_scaled(FILE *out, uint64_t n, char top)
+{
+    const uint64_t g = 1024ull * 1024 * 1024;
+    if (top == 'G' && n != 0 && n % g == 0) {
+        fprintf(out, "%" PRIu64 "G", n / g);
+    } else if (n != 0 && n % (1024 * 1024) == 0) {
+        fprintf(out, "%" PRIu64 "M", n / (1024 * 1024));
+    } else if (n != 0 && n % 1024 == 0) {
+        fprintf(out, "%" PRIu64 "K", n / 1024);
+    } else {
+        fprintf(out, "%" PRIu64, n);
+    }
+}
+
+/* rate=: K and M only (no G in its grammar). */
 static void print_rate(FILE *out, uint64_t bps)
 {
-    if (bps != 0 && bps % (1024 * 1024) == 0) {
-        fprintf(out, "%" PRIu64 "M", bps / (1024 * 1024));
-    } else if (bps != 0 && bps % 1024 == 0) {
-        fprintf(out, "%" PRIu64 "K", bps / 1024);
-    } else {
-        fprintf(out, "%" PRIu64, bps);
-    }
+    print_scaled(out, bps, 'M');
 }
 
 /* `user NAME root=... access=... tls=... login=...`, the SPEC §5 form, then
@@ -141,6 +150,13 @@ static void print_hash(FILE *out, const struct policy *pol)
     }
     for (unsigned i = 0; i < pol->nhash && i < POL_HASH_ALGOS; i++) {
         fprintf(out, " %s", pol_hash_name(pol->hash[i]));
+    }
+    fputc('\n', out);
+    fputs("hash-limit ", out);
+    if (pol->hash_limit == 0) {
+        fputs("none", out);
+    } else {
+        print_scaled(out, pol->hash_limit, 'G');
     }
     fputc('\n', out);
 }

@@ -83,8 +83,10 @@ bool pol_valid_hostname(const char *s)
     return is_letter(s[len - label]);
 }
 
-/* One part of a rate, up to `end`: digits, then K or M. *sp moves to end. */
-static bool rate_part(const char **sp, char end, uint64_t *out)
+/* A count up to `end`: digits, then one of the suffix letters (K, M, G:
+ * 1024 to the 1st, 2nd, 3rd power), at most max in all. *sp moves to end. */
+static bool scaled_part(const char **sp, char end, uint64_t max, const char *suffixes,
+                        uint64_t *out)
 {
     const char *s = *sp;
     uint64_t v = 0, mult = 1;
@@ -93,25 +95,33 @@ static bool rate_part(const char **sp, char end, uint64_t *out)
         return false;
     }
     for (; *s >= '0' && *s <= '9'; s++) {
-        /* v <= DEFS_RATE_MAX here, so v * 10 + 9 cannot overflow. */
+        /* v <= max < 2^60 here, so v * 10 + 9 cannot overflow. */
         v = v * 10 + (uint64_t)(*s - '0');
-        if (v > DEFS_RATE_MAX) {
+        if (v > max) {
             return false;
         }
     }
-    if (*s == 'K') {
-        mult = 1024;
-        s++;
-    } else if (*s == 'M') {
-        mult = 1024 * 1024;
+    if (*s != '\0' && strchr(suffixes, *s) != NULL) {
+        mult = *s == 'K' ? 1024u : *s == 'M' ? 1024u * 1024 : 1024ull * 1024 * 1024;
         s++;
     }
-    if (*s != end || v > DEFS_RATE_MAX / mult) {
+    if (*s != end || v > max / mult) {
         return false;
     }
     *out = v * mult;
     *sp = s;
     return true;
+}
+
+/* One part of a rate, up to `end`: digits, then K or M. */
+static bool rate_part(const char **sp, char end, uint64_t *out)
+{
+    return scaled_part(sp, end, DEFS_RATE_MAX, "KM", out);
+}
+
+bool pol_parse_size(const char *s, uint64_t max, uint64_t *out)
+{
+    return scaled_part(&s, '\0', max, "KMG", out);
 }
 
 bool pol_parse_rate(const char *s, uint64_t *down, uint64_t *up)
@@ -641,6 +651,25 @@ static bool v_limit(struct pol_parser *p, const struct pol_directive *d, char **
     return true;
 }
 
+/* POL_K_SIZE: a byte count in [d->lo, d->hi] with K, M or G, or `none`. */
+static bool v_size(struct pol_parser *p, const struct pol_directive *d, char **vals, size_t n,
+                   struct pol_value *v)
+{
+    (void)n;
+    if (strcmp(vals[0], "none") == 0) {
+        v->num = 0;
+        return true;
+    }
+    if (!pol_parse_size(vals[0], d->hi, &v->num) || v->num < d->lo) {
+        pol_error(p, p->line,
+                  "bad value '%." DEFS_POLICY_SHOW "s' for '%s' (bytes, with an optional K, M or G "
+                  "suffix, from %" PRIu64 " to %" PRIu64 "G, or none)",
+                  vals[0], d->kw, d->lo, d->hi / (1024 * 1024 * 1024));
+        return false;
+    }
+    return true;
+}
+
 /* POL_K_HASH: `off`, or algorithm names (any case), each at most once, in
  * the order given (the first is the HASH command's default). */
 static bool v_hash(struct pol_parser *p, const struct pol_directive *d, char **vals, size_t n,
@@ -695,6 +724,7 @@ static const struct {
     [POL_K_CIPHERS] = {v_ciphers, DEFS_POLICY_VALUES_MAX},
     [POL_K_HASH] = {v_hash, DEFS_POLICY_VALUES_MAX},
     [POL_K_LIMIT] = {v_limit, 1},
+    [POL_K_SIZE] = {v_size, 1},
 };
 
 unsigned pol_kind_max_values(enum pol_kind kind)

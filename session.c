@@ -22,7 +22,8 @@ static void login_initial(struct session *s)
 }
 
 /* The protocol group as RFC 959 and RFC 4217 start it: PROT C, TYPE I
- * (what every client sets first anyway), no REST, no RNFR, no HOST. */
+ * (what every client sets first anyway), no REST, no RNFR, no HOST; the
+ * policy's first HASH algorithm, no RANG (draft-bryan-ftpext-hash). */
 static void proto_initial(struct session *s)
 {
     s->proto = (struct sess_proto){
@@ -32,6 +33,8 @@ static void proto_initial(struct session *s)
         .rest = 0,
         .rnfr_set = false,
         .host_given = false,
+        .hash_algo = -1,
+        .rang_set = false,
     };
 }
 
@@ -48,6 +51,7 @@ void session_init(struct session *s, const struct session_start *st)
     s->local_addr = st->local;
     s->peer_len = st->peer_len;
     s->xferlog_fd = st->xferlog_fd;
+    s->pasv = st->pasv;
     s->login_deadline_ms = st->start_ms + (int64_t)st->pol->login_grace * 1000;
     s->max_iterations = DEFS_PBKDF2_DEFAULT_ITER;
     session_data_initial(s);

@@ -8,6 +8,7 @@
 #include "cmds.h"
 #include "codes.h"
 #include "ctrl.h"
+#include "hashcmd.h"
 #include "log.h"
 #include "policy.h"
 #include "session.h"
@@ -91,8 +92,10 @@ void cmd_feat(struct session *s, const char *arg)
     }
     reply_more(s, "EPRT");
     reply_more(s, "EPSV");
+    hash_feat(s);
     reply_more(s, "HOST");
     reply_more(s, "MDTM");
+    reply_more(s, "MFMT");
     reply_more(s, "MLST type*;size*;modify*;perm*;unique*;");
     reply_more(s, "REST STREAM");
     reply_more(s, "SIZE");
@@ -113,13 +116,18 @@ void cmd_opts(struct session *s, const char *arg)
         reply(s, FTP_OK, "File names are sent as stored (UTF-8)");
         return;
     }
+    if (sys_ieq_n(arg, "HASH", 4) && (arg[4] == '\0' || arg[4] == ' ')) {
+        hash_opts(s, arg[4] == ' ' ? arg + 5 : "");
+        return;
+    }
     if (strncmp(arg, "MLST", 4) == 0 || strncmp(arg, "mlst", 4) == 0) {
         /* Every fact is always sent; clients ignore the ones they did not
          * ask for (RFC 3659 §7.9 allows a server to keep its set). */
         reply(s, FTP_OK, "MLST OPTS type;size;modify;perm;unique;");
         return;
     }
-    reply(s, FTP_SYNTAX_ARG, "Option not understood; OPTS UTF8 ON and OPTS MLST are supported");
+    reply(s, FTP_SYNTAX_ARG,
+          "Option not understood; OPTS UTF8 ON, OPTS MLST and OPTS HASH are supported");
 }
 
 void cmd_type(struct session *s, const char *arg)

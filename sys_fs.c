@@ -143,6 +143,12 @@ int sys_fchmod(int fd, mode_t mode)
     return fchmod(fd, mode);
 }
 
+int sys_set_mtime(int fd, const struct timespec *mtime)
+{
+    const struct timespec times[2] = {{.tv_nsec = UTIME_OMIT}, *mtime};
+    return futimens(fd, times);
+}
+
 int sys_fsync(int fd)
 {
     int r;

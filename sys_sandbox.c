@@ -471,7 +471,7 @@ static const struct sandbox_rule rules[] = {
     ALLOW(fsync),      /* an upload is durable before its 226 */
     ALLOW(ftruncate),  /* an upload that restarts (REST + STOR) */
     ALLOW(ftruncate64),
-    ALLOW(utimensat), /* MFMT (coming) */
+    ALLOW(utimensat), /* MFMT */
     ALLOW(utimensat_time64),
     ALLOW_IF(fcntl, 1, ALL, F_GETFL), /* sys_set_nonblock, fdopendir(3) */
     ALLOW_IF(fcntl, 1, ALL, F_SETFL),

@@ -555,6 +555,17 @@ static bool control_session_start(struct tls_ctx *ctx, char *msg, size_t n)
     return true;
 }
 
+/* A fatal protocol_version alert in a TLS 1.2 record, written as bytes:
+ * before the handshake mbed TLS 2.28 would put no version in the record
+ * header, and clients drop such a record unread. */
+static const unsigned char protocol_version_alert[] = {MBEDTLS_SSL_MSG_ALERT,
+                                                       3,
+                                                       3,
+                                                       0,
+                                                       2,
+                                                       MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+                                                       MBEDTLS_SSL_ALERT_MSG_PROTOCOL_VERSION};
+
 /* The first record, then the configuration it calls for, then the
  * handshake loop: TLS_FAIL_NONE, or why not with msg filled. */
 static enum tls_fail handshake(struct tls_conn *c, char *msg, size_t n)
@@ -575,6 +586,13 @@ static enum tls_fail handshake(struct tls_conn *c, char *msg, size_t n)
         return TLS_FAIL_INTERNAL;
     }
     mbedtls_ssl_set_bio(&c->ssl, c, bio_send, bio_recv, NULL);
+    if (!ctx->allow13 && ctx->hello.parsed && ctx->hello.offers13 && !ctx->hello.offers12) {
+        /* A TLS 1.3-only hello where we do not offer 1.3 (tls-max 1.2, or
+         * a 2.28 build): mbed TLS would go on in TLS 1.2 and fail with
+         * handshake_failure; protocol_version tells the client why. */
+        (void)bio_send(c, protocol_version_alert, sizeof protocol_version_alert);
+        return tls_diagnose(c, MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE, msg, n);
+    }
 #if TLS_MBEDTLS3
     if (ctx->keylog_fd >= 0 || (c->role == TLS_ROLE_DATA && ctx->ktls_policy)) {
         mbedtls_ssl_set_export_keys_cb(&c->ssl, keylog_cb, c);

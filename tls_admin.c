@@ -80,6 +80,44 @@ static void check_suites(struct check *k)
     }
 }
 
+/* Seconds from now to an X.509 time (UTC); false if either cannot be
+ * represented (a 32-bit time_t after 2038). */
+static bool seconds_until(const mbedtls_x509_time *t, int64_t *out)
+{
+    struct tm tm = {.tm_year = t->year - 1900,
+                    .tm_mon = t->mon - 1,
+                    .tm_mday = t->day,
+                    .tm_hour = t->hour,
+                    .tm_min = t->min,
+                    .tm_sec = t->sec};
+    time_t when = timegm(&tm);
+    time_t now = time(NULL);
+    if (when == (time_t)-1 || now == (time_t)-1) {
+        return false;
+    }
+    *out = (int64_t)when - (int64_t)now;
+    return true;
+}
+
+/* Expired, or expiring within DEFS_CERT_EXPIRY_WARN_DAYS: a warning (the
+ * certificate still loads; clients will refuse it, or soon). */
+static void check_expiry(struct check *k, const char *path, const mbedtls_x509_crt *crt)
+{
+    const mbedtls_x509_time *t = &crt->valid_to;
+    int64_t left = 0;
+    if (mbedtls_x509_time_is_past(t)) {
+        (void)sys_fmt(k->msg, sizeof k->msg, "warning: certificate %s has expired", path);
+        found(k, false);
+    } else if (seconds_until(t, &left) && left < (int64_t)DEFS_CERT_EXPIRY_WARN_DAYS * 86400) {
+        (void)sys_fmt(k->msg, sizeof k->msg,
+                      "warning: certificate %s expires in %lld day%s (%04d-%02d-%02d %02d:%02d "
+                      "UTC): renew it before clients refuse it",
+                      path, (long long)(left / 86400), left / 86400 == 1 ? "" : "s", t->year,
+                      t->mon, t->day, t->hour, t->min);
+        found(k, false);
+    }
+}
+
 /* The i-th cert and key: readable, matching, not expired, key private. */
 static void check_cert(struct check *k, int i, mbedtls_ctr_drbg_context *drbg)
 {
@@ -92,9 +130,8 @@ static void check_cert(struct check *k, int i, mbedtls_ctr_drbg_context *drbg)
     bool ok = tls_load_crt(&crt, "cert", pol->cert[i], k->msg, sizeof k->msg);
     if (!ok) {
         found(k, true);
-    } else if (mbedtls_x509_time_is_past(&crt.valid_to)) {
-        (void)sys_fmt(k->msg, sizeof k->msg, "warning: certificate %s has expired", pol->cert[i]);
-        found(k, false);
+    } else {
+        check_expiry(k, pol->cert[i], &crt);
     }
     if (i < pol->nkey) {
         if (!tls_load_key(&pk, pol->key[i], drbg, k->msg, sizeof k->msg)) {
@@ -153,6 +190,95 @@ int tls_check_policy(const struct policy *pol, pol_report_fn *report, void *rctx
     }
     mbedtls_ctr_drbg_free(&drbg);
     return k.errors;
+}
+
+/* Which kinds of key the policy's certificates hold (only the certificates
+ * are read: -t has reported whatever is wrong with them already). */
+static void cert_kinds(const struct policy *pol, bool *ec, bool *rsa)
+{
+    *ec = *rsa = false;
+    for (int i = 0; i < pol->ncert && i < POL_MAX_CERTS; i++) {
+        mbedtls_x509_crt crt;
+        mbedtls_x509_crt_init(&crt);
+        if (mbedtls_x509_crt_parse_file(&crt, pol->cert[i]) == 0) {
+            *ec = *ec || mbedtls_pk_can_do(&crt.pk, MBEDTLS_PK_ECDSA);
+            *rsa = *rsa || mbedtls_pk_can_do(&crt.pk, MBEDTLS_PK_RSA);
+        }
+        mbedtls_x509_crt_free(&crt);
+    }
+}
+
+/* A TLS 1.2 suite needs a certificate of its signature kind. */
+static bool servable(int id, bool ec, bool rsa)
+{
+    const char *name = mbedtls_ssl_get_ciphersuite_name(id);
+    if (tls_suite_is13(id) || name == NULL) {
+        return true;
+    }
+    if (strstr(name, "-ECDSA-") != NULL) {
+        return ec;
+    }
+    return strstr(name, "-RSA-") == NULL || rsa;
+}
+
+/* One "# tls-suites ..." line: the suites offered, in the order of the
+ * path that carries the data connections' records. */
+static void print_suites(const struct policy *pol, FILE *out, bool kernel, bool v12, bool v13)
+{
+    int suites[DEFS_TLS_SUITES_MAX];
+    size_t n = 0;
+    bool has13, has12, ec, rsa;
+    char msg[DEFS_TLS_MSG_MAX], hex[8];
+    if (!tls_build_suites(pol, kernel, suites, &n, &has13, &has12, msg, sizeof msg)) {
+        return;
+    }
+    fprintf(out, "# tls-suites offered, in order, where %s carries the data:",
+            kernel ? "kernel TLS" : "mbed TLS");
+    cert_kinds(pol, &ec, &rsa);
+    for (size_t i = 0; i < n; i++) {
+        bool is13 = tls_suite_is13(suites[i]);
+        if ((is13 ? v13 : v12) && servable(suites[i], ec, rsa)) {
+            fprintf(out, " %s", tls_suite_name(suites[i], hex, sizeof hex));
+        }
+    }
+    fputc('\n', out);
+}
+
+void tls_print_offer(const struct policy *pol, FILE *out)
+{
+    int suites[DEFS_TLS_SUITES_MAX];
+    size_t n = 0;
+    bool has13 = false, has12 = false;
+    char msg[DEFS_TLS_MSG_MAX];
+    if (pol->tls == POL_TLS_OFF) {
+        fputs("# tls off: no TLS version or suite is offered\n", out);
+        return;
+    }
+    if (!tls_build_suites(pol, false, suites, &n, &has13, &has12, msg, sizeof msg)) {
+        fprintf(out, "# no TLS is offered: %s\n", msg);
+        return;
+    }
+    /* The same decisions as tls_conf.c's: 1.3 needs the build, a 1.3 suite
+     * and tls-max 1.3; tls-min 1.3 leaves no 1.2. */
+    bool v13 = TLS_HAVE_13 && has13 && pol->tls_max == 13;
+    bool v12 = pol->tls_min == 12 && has12;
+    fprintf(out, "# tls-versions offered by this build (%s):%s%s", tls_version_string(),
+            v12 ? " 1.2" : "", v13 ? " 1.3" : "");
+    if (!v12 && !v13) {
+        fputs(" none", out);
+    }
+    if (pol->tls_max == 13 && !TLS_HAVE_13) {
+        fputs(" (tls-max 1.3: this build has no TLS 1.3, so 1.2 is its maximum)", out);
+    } else if (pol->tls_max == 12 && TLS_HAVE_13) {
+        fputs(" (tls-max 1.2)", out);
+    }
+    fputc('\n', out);
+    /* The server's order is the fastest first for the path that carries
+     * the data (SPEC §5): mbed TLS, or the kernel where it has TLS. */
+    print_suites(pol, out, false, v12, v13);
+    if (pol->ktls) {
+        print_suites(pol, out, true, v12, v13);
+    }
 }
 
 /* ------------------------------------------------------------ --gen-cert */

@@ -591,7 +591,9 @@ struct tls_ctx *tls_init(const struct policy *pol, char *err, size_t errsz)
         }
     }
     ctx->suites13[n13] = 0;
-    ctx->allow13 = TLS_HAVE_13 && has13;
+    /* tls-max 1.2: the TLS 1.3 configurations are never made, so every
+     * hello goes to the TLS 1.2 one (tls.c picks by ctx->allow13). */
+    ctx->allow13 = TLS_HAVE_13 && has13 && pol->tls_max == 13;
     if (!load_certs(ctx, pol, msg, sizeof msg) || !open_keylog(ctx, pol, msg, sizeof msg)) {
         goto fail;
     }

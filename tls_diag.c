@@ -314,6 +314,19 @@ static enum tls_fail diag_version(const struct diag *d)
                       version_name(h->max_version));
         return TLS_FAIL_OLD_VERSION;
     }
+    if (!d->ctx->allow13 && h->offers13 && !h->offers12 && h->parsed) {
+        if (TLS_HAVE_13) {
+            (void)sys_fmt(d->msg, d->n,
+                          "client offered only TLS 1.3; the policy (tls-max 1.2, or 'ciphers' "
+                          "without TLS 1.3 suites) leaves TLS 1.2: refused with protocol_version");
+        } else {
+            (void)sys_fmt(d->msg, d->n,
+                          "client offered only TLS 1.3 and this build (%s) has no TLS 1.3: "
+                          "refused with protocol_version",
+                          MBEDTLS_VERSION_STRING_FULL);
+        }
+        return TLS_FAIL_OLD_VERSION;
+    }
     if (d->ctx->tls_min == 13 && !h->offers13 && h->parsed) {
         (void)sys_fmt(d->msg, d->n,
                       "client offered only TLS 1.2; the policy requires TLS 1.3 (tls-min)");

@@ -1,4 +1,5 @@
-/* tls_hash.c — SHA-256 and a prepared HMAC-SHA256 for the rest of ftpsd.
+/* tls_hash.c — SHA-256, a prepared HMAC-SHA256, and the streamed digests
+ * of the HASH command, for the rest of ftpsd.
  *
  * passwd.c's PBKDF2 runs HMAC-SHA256 hundreds of thousands of times per
  * login. mbed TLS's own mbedtls_pkcs5_pbkdf2_hmac re-keys the HMAC on every
@@ -6,7 +7,10 @@
  * outer states of the keyed HMAC (key XOR ipad / opad, one block each) are
  * computed once and cloned for every run, so a run costs two. On a router
  * this cost dominates a login, so it is worth the few lines. Also the hex
- * form of digests and secrets (fingerprints, the key log).
+ * form of digests and secrets (fingerprints, the key log). The HASH
+ * command's digests (SHA-256, SHA-512, SHA-1, MD5) are fed a chunk at a
+ * time through one fixed-size state; an algorithm the build lacks is
+ * reported as unavailable, never a link error.
  *
  * It lives beside tls.c because 2.28 and 3.6 name the SHA-256 calls
  * differently, and every such difference stays in the tls*.c files
@@ -25,11 +29,29 @@
 #define sha256_update mbedtls_sha256_update_ret
 #define sha256_finish mbedtls_sha256_finish_ret
 #define sha256_oneshot mbedtls_sha256_ret
+#define sha512_starts mbedtls_sha512_starts_ret
+#define sha512_update mbedtls_sha512_update_ret
+#define sha512_finish mbedtls_sha512_finish_ret
+#define sha1_starts mbedtls_sha1_starts_ret
+#define sha1_update mbedtls_sha1_update_ret
+#define sha1_finish mbedtls_sha1_finish_ret
+#define md5_starts mbedtls_md5_starts_ret
+#define md5_update mbedtls_md5_update_ret
+#define md5_finish mbedtls_md5_finish_ret
 #else
 #define sha256_starts mbedtls_sha256_starts
 #define sha256_update mbedtls_sha256_update
 #define sha256_finish mbedtls_sha256_finish
 #define sha256_oneshot mbedtls_sha256
+#define sha512_starts mbedtls_sha512_starts
+#define sha512_update mbedtls_sha512_update
+#define sha512_finish mbedtls_sha512_finish
+#define sha1_starts mbedtls_sha1_starts
+#define sha1_update mbedtls_sha1_update
+#define sha1_finish mbedtls_sha1_finish
+#define md5_starts mbedtls_md5_starts
+#define md5_update mbedtls_md5_update
+#define md5_finish mbedtls_md5_finish
 #endif
 
 #define SHA256_BLOCK 64
@@ -100,5 +122,155 @@ void tls_hash_hex(const unsigned char *in, size_t n, char *out, size_t outsz)
     }
     if (outsz > 0) {
         out[j] = '\0';
+    }
+}
+
+/* ------------------------------------------------------------ HASH digests */
+
+bool tls_digest_available(enum pol_hash_algo a)
+{
+    switch (a) {
+    case POL_HASH_SHA256:
+        return true;
+    case POL_HASH_SHA512:
+#if defined(MBEDTLS_SHA512_C)
+        return true;
+#else
+        return false;
+#endif
+    case POL_HASH_SHA1:
+#if defined(MBEDTLS_SHA1_C)
+        return true;
+#else
+        return false;
+#endif
+    case POL_HASH_MD5:
+#if defined(MBEDTLS_MD5_C)
+        return true;
+#else
+        return false;
+#endif
+    case POL_HASH_ALGOS:
+        break;
+    }
+    return false;
+}
+
+bool tls_digest_start(struct tls_digest *d, enum pol_hash_algo a)
+{
+    int ret;
+    d->algo = a;
+    switch (a) {
+    case POL_HASH_SHA256:
+        mbedtls_sha256_init(&d->u.sha256);
+        ret = sha256_starts(&d->u.sha256, 0);
+        break;
+#if defined(MBEDTLS_SHA512_C)
+    case POL_HASH_SHA512:
+        mbedtls_sha512_init(&d->u.sha512);
+        ret = sha512_starts(&d->u.sha512, 0);
+        break;
+#endif
+#if defined(MBEDTLS_SHA1_C)
+    case POL_HASH_SHA1:
+        mbedtls_sha1_init(&d->u.sha1);
+        ret = sha1_starts(&d->u.sha1);
+        break;
+#endif
+#if defined(MBEDTLS_MD5_C)
+    case POL_HASH_MD5:
+        mbedtls_md5_init(&d->u.md5);
+        ret = md5_starts(&d->u.md5);
+        break;
+#endif
+    default:
+        return false;
+    }
+    if (ret != 0) {
+        tls_digest_free(d);
+        return false;
+    }
+    return true;
+}
+
+bool tls_digest_update(struct tls_digest *d, const unsigned char *p, size_t n)
+{
+    switch (d->algo) {
+    case POL_HASH_SHA256:
+        return sha256_update(&d->u.sha256, p, n) == 0;
+#if defined(MBEDTLS_SHA512_C)
+    case POL_HASH_SHA512:
+        return sha512_update(&d->u.sha512, p, n) == 0;
+#endif
+#if defined(MBEDTLS_SHA1_C)
+    case POL_HASH_SHA1:
+        return sha1_update(&d->u.sha1, p, n) == 0;
+#endif
+#if defined(MBEDTLS_MD5_C)
+    case POL_HASH_MD5:
+        return md5_update(&d->u.md5, p, n) == 0;
+#endif
+    default:
+        return false;
+    }
+}
+
+bool tls_digest_finish(struct tls_digest *d, unsigned char out[TLS_DIGEST_MAX], size_t *len)
+{
+    bool ok = false;
+    switch (d->algo) {
+    case POL_HASH_SHA256:
+        ok = sha256_finish(&d->u.sha256, out) == 0;
+        *len = 32;
+        break;
+#if defined(MBEDTLS_SHA512_C)
+    case POL_HASH_SHA512:
+        ok = sha512_finish(&d->u.sha512, out) == 0;
+        *len = 64;
+        break;
+#endif
+#if defined(MBEDTLS_SHA1_C)
+    case POL_HASH_SHA1:
+        ok = sha1_finish(&d->u.sha1, out) == 0;
+        *len = 20;
+        break;
+#endif
+#if defined(MBEDTLS_MD5_C)
+    case POL_HASH_MD5:
+        ok = md5_finish(&d->u.md5, out) == 0;
+        *len = 16;
+        break;
+#endif
+    default:
+        *len = 0;
+        break;
+    }
+    tls_digest_free(d);
+    return ok;
+}
+
+void tls_digest_free(struct tls_digest *d)
+{
+    switch (d->algo) {
+    case POL_HASH_SHA256:
+        mbedtls_sha256_free(&d->u.sha256);
+        break;
+#if defined(MBEDTLS_SHA512_C)
+    case POL_HASH_SHA512:
+        mbedtls_sha512_free(&d->u.sha512);
+        break;
+#endif
+#if defined(MBEDTLS_SHA1_C)
+    case POL_HASH_SHA1:
+        mbedtls_sha1_free(&d->u.sha1);
+        break;
+#endif
+#if defined(MBEDTLS_MD5_C)
+    case POL_HASH_MD5:
+        mbedtls_md5_free(&d->u.md5);
+        break;
+#endif
+    default:
+        break;
     }
 }

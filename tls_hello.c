@@ -116,6 +116,7 @@ static void ext_versions(struct tls_hello *h, struct rd e)
 {
     struct rd l = rd_take(&e, rd_u8(&e));
     unsigned best = 0;
+    h->has_versions = true;
     while (l.left >= 2) {
         unsigned v = rd_u16(&l);
         if (tls_hello_is_grease((uint16_t)v) || v > TLS_HELLO_TLS13) {
@@ -123,6 +124,9 @@ static void ext_versions(struct tls_hello *h, struct rd e)
         }
         if (v == TLS_HELLO_TLS13) {
             h->offers13 = true;
+        }
+        if (v == TLS_HELLO_TLS12) {
+            h->offers12 = true;
         }
         if (v > best) {
             best = v;
@@ -215,6 +219,9 @@ void tls_hello_parse(const unsigned char *buf, size_t len, struct tls_hello *h)
             }
         }
         m.bad = m.bad || exts.bad;
+    }
+    if (!h->has_versions) {
+        h->offers12 = h->max_version >= TLS_HELLO_TLS12;
     }
     h->parsed = complete && !m.bad;
 }

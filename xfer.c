@@ -1,8 +1,9 @@
 /* The transfer engine (include/xfer.h). One poll loop, xfer_wait(), sits
  * under every data operation: it waits on the data socket AND the control
  * connection, hands control input to the session's during_xfer callback
- * (ABOR, STAT, NOOP, QUIT), and gives up at the idle limit. On top of it the
- * send/receive primitives, the two file movers RETR and STOR use, the
+ * (ABOR, STAT, NOOP, QUIT), and gives up at the idle limit; the rate limit
+ * (rate=) sleeps in it too, between the bytes it lets through. On top of it
+ * the send/receive primitives, the two file movers RETR and STOR use, the
  * listing sink, and the pure TYPE A conversions. Buffers are the session's
  * two fixed ones; nothing here allocates. */
 #include "xfer.h"
@@ -122,10 +123,83 @@ static enum data_status wait_data(struct session *s, short events)
 }
 
 /* ------------------------------------------------------------------ */
+/* The rate limit (rate=)                                              */
+/* ------------------------------------------------------------------ */
+
+void xfer_pace_start(struct xfer_pace *p, uint64_t rate)
+{
+    *p = (struct xfer_pace){.rate = rate};
+}
+
+/* Milliseconds `bytes` take at `rate`, in integers: the whole seconds and
+ * the rest apart, so nothing overflows for any file or rate. */
+static int64_t pace_ms(uint64_t bytes, uint64_t rate)
+{
+    return (int64_t)((bytes / rate) * 1000 + (bytes % rate) * 1000 / rate);
+}
+
+int64_t xfer_pace_due(struct xfer_pace *p, int64_t now)
+{
+    if (p->rate == 0) {
+        return now;
+    }
+    if (!p->started) {
+        p->started = true;
+        p->origin_ms = now;
+        p->bytes = 0;
+    }
+    int64_t due = p->origin_ms + pace_ms(p->bytes, p->rate);
+    if (now - due > DEFS_RATE_BURST_MS) {
+        p->origin_ms = now - DEFS_RATE_BURST_MS;
+        p->bytes = 0;
+        due = p->origin_ms;
+    }
+    return due;
+}
+
+size_t xfer_pace_slice(const struct xfer_pace *p, size_t want)
+{
+    if (p->rate == 0) {
+        return want;
+    }
+    uint64_t slice = p->rate * DEFS_RATE_SLICE_MS / 1000;
+    if (slice == 0) {
+        slice = 1;
+    }
+    return want < slice ? want : (size_t)slice;
+}
+
+void xfer_pace_moved(struct xfer_pace *p, size_t n)
+{
+    p->bytes += n;
+}
+
+/* Before each write or read: waits until the pace lets bytes move, in the
+ * poll loop (no fd: it sleeps until then, serving ABOR and STAT), and says
+ * how many the next call may move. DATA_ABORTED or DATA_ERROR from the
+ * wait. */
+static enum data_status pace_step(struct session *s, size_t want, size_t *allowed)
+{
+    struct xfer_pace *p = &s->xfer.pace;
+    *allowed = want;
+    if (p->rate == 0) {
+        return DATA_OK;
+    }
+    int64_t due = xfer_pace_due(p, sys_now_ms());
+    enum data_status st = DATA_ERROR;
+    if (due > sys_now_ms() && xfer_wait(s, -1, 0, due, &st) < 0) {
+        return st;
+    }
+    *allowed = xfer_pace_slice(p, want);
+    return DATA_OK;
+}
+
+/* ------------------------------------------------------------------ */
 /* Primitives                                                          */
 /* ------------------------------------------------------------------ */
 
-enum data_status xfer_send(struct session *s, const void *buf, size_t n)
+/* Writes all n bytes as they come (one TLS record under TLS). */
+static enum data_status send_all(struct session *s, const void *buf, size_t n)
 {
     struct data_conn *dc = &s->conn;
     const unsigned char *p = buf;
@@ -159,6 +233,25 @@ enum data_status xfer_send(struct session *s, const void *buf, size_t n)
             off += (size_t)w;
         }
         dc->last_ms = sys_now_ms();
+    }
+    return DATA_OK;
+}
+
+enum data_status xfer_send(struct session *s, const void *buf, size_t n)
+{
+    const unsigned char *p = buf;
+    size_t off = 0;
+    while (off < n) {
+        size_t chunk;
+        enum data_status st = pace_step(s, n - off, &chunk);
+        if (st == DATA_OK) {
+            st = send_all(s, p + off, chunk);
+        }
+        if (st != DATA_OK) {
+            return st;
+        }
+        xfer_pace_moved(&s->xfer.pace, chunk);
+        off += chunk;
     }
     return DATA_OK;
 }
@@ -227,7 +320,8 @@ static enum data_status recv_tls(struct session *s, void *buf, size_t cap, size_
     return DATA_ERROR;
 }
 
-enum data_status xfer_recv(struct session *s, void *buf, size_t cap, size_t *got)
+/* Reads what is there, up to cap bytes. */
+static enum data_status recv_some(struct session *s, void *buf, size_t cap, size_t *got)
 {
     struct data_conn *dc = &s->conn;
     *got = 0;
@@ -252,6 +346,22 @@ enum data_status xfer_recv(struct session *s, void *buf, size_t cap, size_t *got
         (void)sys_fmt(dc->why, sizeof dc->why, "%s", strerror(errno));
         return DATA_ERROR;
     }
+}
+
+enum data_status xfer_recv(struct session *s, void *buf, size_t cap, size_t *got)
+{
+    /* Under rate= the upload is held back by not reading: TCP's window
+     * then slows the client down. */
+    size_t allowed;
+    enum data_status st = pace_step(s, cap, &allowed);
+    *got = 0;
+    if (st == DATA_OK) {
+        st = recv_some(s, buf, allowed, got);
+    }
+    if (st == DATA_OK) {
+        xfer_pace_moved(&s->xfer.pace, *got);
+    }
+    return st;
 }
 
 /* ------------------------------------------------------------------ */
@@ -309,11 +419,15 @@ static enum data_status send_binary(struct session *s, int fd, off_t off, int *f
         /* Clear, or kernel TLS: the kernel copies (and encrypts) file to
          * socket without our buffer. */
         for (;;) {
-            size_t sent;
-            enum data_status st = send_from_file(s, fd, &off, DEFS_SENDFILE_CHUNK, &sent);
+            size_t sent = 0, chunk;
+            enum data_status st = pace_step(s, DEFS_SENDFILE_CHUNK, &chunk);
+            if (st == DATA_OK) {
+                st = send_from_file(s, fd, &off, chunk, &sent);
+            }
             if (st != DATA_OK || sent == 0) {
                 return st;
             }
+            xfer_pace_moved(&s->xfer.pace, sent);
             s->xfer.bytes += sent;
         }
     }
@@ -453,6 +567,7 @@ void xfer_begin(struct session *s, const char *vpath, bool upload)
     (void)sys_copy(s->xfer.vpath, sizeof s->xfer.vpath, vpath);
     s->xfer.bytes = 0;
     s->xfer.started_ms = sys_now_ms();
+    xfer_pace_start(&s->xfer.pace, upload ? s->login.eff.rate_up : s->login.eff.rate_down);
 }
 
 void xfer_end(struct session *s, bool complete, bool logit)

@@ -1,10 +1,12 @@
 /* libFuzzer: the argument parsers that see client bytes before anything
- * else (PORT, EPRT, LIST options) and the policy's own value parsers
- * (pbkdf2 strings, fingerprints, numbers, rate=, home=, host names). Each
+ * else (PORT, EPRT, LIST options, MFMT's time, RANG) and the policy's own
+ * value parsers (pbkdf2 strings, fingerprints, numbers, rate=, sizes,
+ * home=, host names). Each
  * must stay inside its input,
  * and what it accepts must satisfy the contract its header states. */
 #include "dataport.h"
 #include "defs.h"
+#include "hashcmd.h"
 #include "list.h"
 #include "policy.h"
 #include "policy_priv.h"
@@ -76,6 +78,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     if (pol_valid_hostname(arg) && (len > DEFS_DNS_NAME_MAX || strspn(arg, "0123456789.") == len)) {
+        abort();
+    }
+    /* MFMT: 14 digits, an optional fraction, a time this time_t holds. */
+    struct timespec ts;
+    if (list_parse_time(arg, &ts) &&
+        (len < 14 || len > 24 || ts.tv_nsec < 0 || ts.tv_nsec > 999999999)) {
+        abort();
+    }
+    uint64_t a = 0, b = 0;
+    if (hash_parse_rang(arg, &a, &b) == HASH_RANG_SET && (a > b || b > INT64_MAX)) {
+        abort();
+    }
+    if (pol_parse_size(arg, DEFS_HASH_LIMIT_MAX, &n) && n > DEFS_HASH_LIMIT_MAX) {
         abort();
     }
     free(arg);

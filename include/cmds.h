@@ -36,7 +36,10 @@ cmd_fn cmd_list, cmd_nlst, cmd_mlsd, cmd_mlst, cmd_stat_path;
 
 /* fscmds.c: the small file-system commands */
 cmd_fn cmd_cwd, cmd_cdup, cmd_pwd, cmd_size, cmd_mdtm, cmd_dele, cmd_mkd, cmd_rmd, cmd_rnfr,
-    cmd_rnto, cmd_site_chmod;
+    cmd_rnto, cmd_site_chmod, cmd_mfmt;
+
+/* hashcmd.c: HASH and RANG (OPTS HASH and the FEAT line: hashcmd.h) */
+cmd_fn cmd_hash, cmd_rang;
 
 /* ftp.c: HELP lists the table */
 cmd_fn cmd_help;

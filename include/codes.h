@@ -50,7 +50,8 @@ enum ftp_code {
     FTP_PAGE_TYPE = 551,
     FTP_EXCEEDED = 552,
     FTP_BAD_NAME = 553,
-    FTP_BAD_REST = 554, /* RFC 3659 §5.4: REST offset invalid for this file */
+    FTP_BAD_REST = 554,       /* RFC 3659 §5.4: REST offset invalid for this file */
+    FTP_POLICY_REFUSED = 556, /* draft-bryan-ftpext-hash §3.5: refused for policy reasons */
 };
 
 #endif

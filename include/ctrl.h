@@ -61,6 +61,11 @@ void reply_start(struct session *s, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void reply_more(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* One line "CODE-text" sent at once: the keep-alive of a command that
+ * takes long (HASH of a big file), whose reply() ends with the same code. */
+void reply_progress(struct session *s, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* False once a write failed: the session must end. */
 bool ctrl_ok(const struct session *s);
 

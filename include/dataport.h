@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 struct session;
+struct pasv_addrs;
 
 /* True if PASV/EPSV/PORT/EPRT prepared a connection for the next transfer
  * (checked before the 150 reply, so "425 Use PASV first" comes alone). */
@@ -25,5 +26,12 @@ bool data_parse_port(const char *arg, struct sockaddr_in *out);
  * (33..126, not a digit) and af 1 (IPv4) or 2 (IPv6). Returns 0, EINVAL
  * (malformed) or EAFNOSUPPORT (another af: answered 522). */
 int data_parse_eprt(const char *arg, struct sockaddr_storage *out, socklen_t *len);
+
+/* The address a 227 reply names for a client at `peer`: pasv-address's
+ * private answer for peers in private ranges (pol_pasv_private_peer) when
+ * there is one, else its public one, else `local` (the control
+ * connection's own local address). Pure. */
+struct in_addr data_pasv_address(const struct pasv_addrs *a, const struct sockaddr_storage *peer,
+                                 struct in_addr local);
 
 #endif

@@ -64,6 +64,20 @@
 /* `rate=`: the most bytes per second a direction may be given, 4 GiB/s
  * (more is no limit on any link a session sees; 0 means no limit). */
 #define DEFS_RATE_MAX (4ull * 1024 * 1024 * 1024)
+/* Milliseconds a session start waits for pasv-address host names to
+ * resolve (both together) before it goes on with the local address. */
+#define DEFS_PASV_LOOKUP_MS 3000
+/* `hash-limit`: the most a policy may name, 1 PiB (more is no limit). */
+#define DEFS_HASH_LIMIT_MAX (1ull << 50)
+/* HASH of a big file: a "213-" keep-alive line this often, so clients
+ * that time out a silent control connection (FileZilla: 20 s) wait. */
+#define DEFS_HASH_PROGRESS_MS 5000
+/* rate=: bytes move in slices of this many milliseconds' worth at the
+ * user's rate (one slice ahead of the schedule at most), and a transfer
+ * that fell behind (a slow peer) may catch up by this much at once, no
+ * more. */
+#define DEFS_RATE_SLICE_MS 100
+#define DEFS_RATE_BURST_MS 1000
 /* Host names in the policy (RFC 1123): a label, and the whole name. */
 #define DEFS_DNS_LABEL_MAX 63
 #define DEFS_DNS_NAME_MAX 253
@@ -96,6 +110,8 @@
 /* A command verb: the longest RFC verb is 4 letters; room for unknown ones
  * to be named in the 500 reply. */
 #define DEFS_VERB_MAX 16
+/* `-t` warns about a server certificate that expires within this many days. */
+#define DEFS_CERT_EXPIRY_WARN_DAYS 30
 /* TLS: one diagnostic or log line about a handshake. */
 #define DEFS_TLS_MSG_MAX 768
 /* Cipher suites of one configuration: the policy's, or the defaults. */

@@ -36,6 +36,13 @@ void list_mode_string(mode_t mode, char out[11]);
 /* YYYYMMDDHHMMSS in UTC (RFC 3659 time-val); false if t cannot be shown. */
 bool list_format_time(char out[15], time_t t);
 
+/* Parses an RFC 3659 time-val, "YYYYMMDDHHMMSS" with an optional "."
+ * and 1 to 9 digits of fraction, in UTC (MFMT, draft-somers-ftp-mfxx):
+ * the whole string or nothing. Years 1000-9999, real calendar dates, no
+ * leap second, and only times this system's time_t holds. Pure: no time
+ * zone, no libc date function. */
+bool list_parse_time(const char *s, struct timespec *out);
+
 /* One ls -l line. Owner and group are shown as "ftp": no uid is leaked and
  * no getpwuid() is needed inside the chroot. `link` (may be NULL) is shown as
  * "name -> link". CR and LF in names become '?' so a name cannot add lines.

@@ -135,16 +135,13 @@ struct policy {
     unsigned pasv_lo, pasv_hi;         /* 0,0 = kernel's ephemeral ports */
     struct pol_pasv_addr pasv_public;  /* in 227 replies; not given: the local address */
     struct pol_pasv_addr pasv_private; /* for peers in private ranges; not given: as public */
-    /* pasv_public.literal and .addr under their old names, for dataport.c
-     * until it reads pasv_public. */
-    bool has_pasv_address;
-    struct in_addr pasv_address;
-    bool active_peer; /* false = active off */
+    bool active_peer;                  /* false = active off */
     bool fxp;
     enum pol_hash_algo hash[POL_HASH_ALGOS]; /* HASH algorithms, hash[0] the default */
     unsigned nhash;                          /* 0 = `hash off` */
-    unsigned idle;                           /* seconds */
-    unsigned login_grace;                    /* seconds */
+    uint64_t hash_limit;  /* bytes one session may hash, all HASH commands together; 0 = none */
+    unsigned idle;        /* seconds */
+    unsigned login_grace; /* seconds */
     unsigned max_tries;
     unsigned max_sessions; /* concurrent sessions in all, 0 = no limit */
     unsigned max_per_ip;   /* concurrent sessions from one address, 0 = no limit */

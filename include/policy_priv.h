@@ -91,6 +91,7 @@ enum pol_kind {
     POL_K_CIPHERS, /* default, or a list of names */
     POL_K_HASH,    /* off, or a list of algorithm names */
     POL_K_LIMIT,   /* decimal in [lo, hi], or none (0) */
+    POL_K_SIZE,    /* bytes with an optional K, M or G suffix in [lo, hi], or none (0) */
 };
 
 /* A value after its kind's checks, waiting for the directive's store. */
@@ -149,6 +150,9 @@ bool pol_valid_hostname(const char *s);
 /* `rate=DOWN/UP`: each a decimal count of bytes per second with an
  * optional K (1024) or M (1048576) suffix, 0 (no limit) to DEFS_RATE_MAX. */
 bool pol_parse_rate(const char *s, uint64_t *down, uint64_t *up);
+/* A byte count: decimal with an optional K (1024), M (1024^2) or G
+ * (1024^3) suffix, at most max. */
+bool pol_parse_size(const char *s, uint64_t max, uint64_t *out);
 /* `home=`: a directory inside root=, absolute or relative to it, normalised
  * as path_normalize() does a client path into out (outsz bytes). False on a
  * '..' that would leave root=, or what path_normalize refuses. */

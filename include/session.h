@@ -15,7 +15,9 @@
 #include "buf.h"
 #include "ctrl.h"
 #include "defs.h"
+#include "pasvaddr.h"
 #include "policy.h"
+#include "xfer.h"
 
 struct tls_ctx;
 struct tls_conn;
@@ -52,6 +54,9 @@ struct sess_proto {
     char rnfr[DEFS_PATH_MAX];
     bool host_given;
     char host[DEFS_HOST_MAX];
+    int hash_algo; /* OPTS HASH's choice (enum pol_hash_algo); -1: the policy's first */
+    bool rang_set; /* RANG given: the next HASH covers [rang_start, rang_end] */
+    uint64_t rang_start, rang_end;
 };
 
 /* The data connection being prepared (PASV/EPSV/PORT/EPRT, dataport.c). */
@@ -75,13 +80,15 @@ struct data_conn {
     char why[DEFS_WHY_MAX]; /* why the last operation failed, for the 426 text */
 };
 
-/* The transfer in progress, for STAT, ABOR and the xferlog. */
+/* The transfer in progress, for STAT, ABOR and the xferlog, and its
+ * pace under the user's rate=. */
 struct xfer_progress {
     bool active;
     bool upload;
     char vpath[DEFS_PATH_MAX];
     uint64_t bytes;
     int64_t started_ms;
+    struct xfer_pace pace;
 };
 
 struct session {
@@ -93,10 +100,12 @@ struct session {
     socklen_t peer_len;
     char peer[DEFS_PEER_STR_MAX]; /* "addr:port" for logs and STAT */
     int xferlog_fd;               /* opened before chroot, -1 if none */
+    struct pasv_addrs pasv;       /* what PASV replies name */
     int64_t login_deadline_ms;    /* login-grace, from the connection (or the REIN after a login) */
     bool logged_in_once;          /* a login succeeded in this session */
     uint32_t max_iterations;      /* slowest hash in the policy, for unknown users */
     unsigned failed_logins;       /* counted across REIN: a new login is no new start */
+    uint64_t hash_bytes;          /* hashed by HASH so far (hash-limit), across REIN too */
     xfer_ctrl_fn *during_xfer;    /* control commands while a transfer runs */
 
     /* ---- the control connection ---- */
@@ -137,6 +146,7 @@ struct session_start {
     socklen_t peer_len;
     const char *peer_str;
     int xferlog_fd;
+    struct pasv_addrs pasv;
     int64_t start_ms;
 };
 
@@ -149,8 +159,8 @@ void session_data_initial(struct session *s);
 /* Logs the user out: closes the root fd, forgets USER and the user's rules
  * (the global TLS rule applies again), cwd back to "/". */
 void session_logout(struct session *s);
-/* REIN's reset (RFC 4217 §13): logout, and PBSZ/PROT, TYPE, REST, RNFR and
- * HOST back to their initial values. The data channel and TLS are the
+/* REIN's reset (RFC 4217 §13): logout, and PBSZ/PROT, TYPE, REST, RNFR,
+ * HOST, the HASH algorithm and RANG back to their initial values. The data channel and TLS are the
  * caller's (dataport.c, tls.c). */
 void session_rein(struct session *s);
 

@@ -41,6 +41,9 @@ int sys_lstatat(int dirfd, const char *name, struct stat *st);
 int sys_stat(const char *path, struct stat *st);
 ssize_t sys_pread(int fd, void *buf, size_t n, off_t off);
 int sys_fchmod(int fd, mode_t mode);
+/* Sets the modification time of what fd is open on, leaving the access
+ * time alone (utimensat(2) on the fd itself: no path to follow). */
+int sys_set_mtime(int fd, const struct timespec *mtime);
 int sys_fsync(int fd);
 int sys_ftruncate(int fd, off_t len);
 off_t sys_lseek_set(int fd, off_t off);

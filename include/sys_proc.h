@@ -18,4 +18,15 @@ bool sys_set_ids(uid_t uid, gid_t gid);
  * again (setuid(0) and seteuid(0) fail). */
 bool sys_privileges_gone(uid_t uid, gid_t gid);
 
+/* What sys_child_result runs in the child: writes its answer to fd. */
+typedef void sys_child_fn(void *ctx, int fd);
+/* Runs fn(ctx, fd) in a child process and reads what it writes to fd, up
+ * to outsz bytes into out, for at most timeout_ms. The child is then
+ * killed (SIGKILL) if it still runs, and reaped either way: a call that
+ * can hang (a DNS lookup) gets a bound, and no child is left behind.
+ * Returns the bytes read (short if the child failed or ran out of time),
+ * or -1 with errno if no child could be started. Not after the seccomp
+ * sandbox, which allows neither fork nor kill. */
+ssize_t sys_child_result(sys_child_fn *fn, void *ctx, void *out, size_t outsz, int timeout_ms);
+
 #endif

@@ -32,6 +32,13 @@ void tls_free(struct tls_ctx *ctx);
  * unless the directive's line is known). Returns the number of problems. */
 int tls_check_policy(const struct policy *pol, pol_report_fn *report, void *rctx);
 
+/* For `-t`: what sessions of this build offer under pol, as comment lines
+ * (so the report still reads back as a policy): the TLS versions, after
+ * tls-min, tls-max, 'ciphers' and the build's own limits, and the cipher
+ * suites in the server's order, leaving out suites no certificate of the
+ * policy can serve. */
+void tls_print_offer(const struct policy *pol, FILE *out);
+
 /* Why tls_accept failed, for the caller to map to a reply (data.c: 522 for
  * TLS_FAIL_NOT_RESUMED, 425 for the rest); err says it in words. */
 enum tls_fail {

@@ -22,6 +22,10 @@ struct tls_hello {
     bool parsed;          /* the whole ClientHello was in it and parsed */
     unsigned max_version; /* highest version offered: 0x0301 = TLS 1.0 ... */
     bool offers13;
+    /* TLS 1.2 offered: in supported_versions, or (without that extension)
+     * a legacy_version of TLS 1.2 or more. A TLS 1.3-only client lacks it. */
+    bool offers12;
+    bool has_versions;                      /* supported_versions was present */
     uint16_t suites[DEFS_TLS_HELLO_SUITES]; /* without GREASE and signalling suites */
     size_t nsuites;
     bool has_groups;

@@ -10,7 +10,7 @@
  *   tls_admin.c  -t (tls_check_policy) and --gen-cert (tls_gen_cert)
  *   tls_ktls.c   kernel TLS for data connections: keys, hand-off, records
  *   tls_hello.c  the ClientHello parser (pure; tls_hello.h)
- *   tls_hash.c   SHA-256, HMAC (passwd.c's PBKDF2) and hex (tls_hash.h)
+ *   tls_hash.c   SHA-256, HMAC (passwd.c's PBKDF2), hex, HASH's digests (tls_hash.h)
  *
  * Every difference between mbed TLS 2.28 and 3.6 stays in these files,
  * behind MBEDTLS_VERSION_NUMBER (STYLE.md habit 7). */

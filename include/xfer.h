@@ -26,8 +26,33 @@ enum data_status {
     DATA_ERROR,     /* I/O or TLS error (peer reset, alert, ...): s->conn.why says which */
 };
 
+/* The rate limit of one transfer (rate=, vsftpd's local_max_rate): when
+ * the next bytes may move and how many. Integer arithmetic only (routers
+ * have no FPU); pure, unit-tested. The transfer engine asks before every
+ * write or read and waits in its poll loop, so ABOR and STAT are served
+ * while a transfer is held back, and no time is spent spinning. */
+struct xfer_pace {
+    uint64_t rate;     /* bytes per second, 0 = no limit */
+    bool started;      /* the first byte was due: origin_ms is set */
+    int64_t origin_ms; /* the schedule counts from here... */
+    uint64_t bytes;    /* ... and this many bytes have moved since */
+};
+/* A new schedule at `rate` bytes per second (0: none). */
+void xfer_pace_start(struct xfer_pace *p, uint64_t rate);
+/* The time (sys_now_ms scale) from which more bytes may move: the bytes
+ * moved so far at the rate, counted from the first call. A transfer
+ * further behind than DEFS_RATE_BURST_MS loses the excess, so a peer that
+ * stalled cannot make up for it in one burst. No limit: now. */
+int64_t xfer_pace_due(struct xfer_pace *p, int64_t now);
+/* The most the next write or read may move: want, cut to
+ * DEFS_RATE_SLICE_MS worth of the rate (at least 1 byte). */
+size_t xfer_pace_slice(const struct xfer_pace *p, size_t want);
+/* Counts n bytes moved. */
+void xfer_pace_moved(struct xfer_pace *p, size_t n);
+
 /* Waits for `events` (POLLIN/POLLOUT) on fd until `deadline` (sys_now_ms
- * time), serving control commands meanwhile. Returns 1 ready, 0 deadline
+ * time), serving control commands meanwhile; fd -1 only sleeps (serving
+ * them). Returns 1 ready, 0 deadline
  * passed, -1 with *st set (DATA_ABORTED, or DATA_ERROR with s->conn.why). */
 int xfer_wait(struct session *s, int fd, short events, int64_t deadline, enum data_status *st);
 
@@ -61,7 +86,8 @@ bool xfer_sink_flush(struct xfer_sink *k);
  * pair "426 Transfer aborted" then "226 ABOR successful". */
 void xfer_reply_failure(struct session *s, enum data_status st, const char *after);
 
-/* Progress of the transfer, for STAT during it and the xferlog after it. */
+/* Progress of the transfer, for STAT during it and the xferlog after it;
+ * the user's rate= for its direction starts its pace. */
 void xfer_begin(struct session *s, const char *vpath, bool upload);
 /* Ends it; with `logit` one xferlog line (complete or not). */
 void xfer_end(struct session *s, bool complete, bool logit);

@@ -8,8 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "dataport.h"
+#include "defs.h"
+#include "session.h"
+#include "sys.h"
+#include "sys_proc.h"
 #include "upload.h"
 #include "xferlog.h"
 #include "path.h"
@@ -300,12 +305,198 @@ START_TEST(test_temp_name)
 }
 END_TEST
 
+/* xfer_pace: the rate limit's arithmetic, on a simulated clock: a sender
+ * that moves whatever the pace allows, as soon as it allows it, for 10 s.
+ * It must move rate x 10 s plus at most one slice, at every rate from one
+ * byte to 4 GiB a second, with integers only. */
+struct pace_case {
+    uint64_t rate;
+    size_t want; /* what the sender asks to move each time */
+};
+
+static const struct pace_case pace_cases[] = {
+    {1, 16384},       {7, 16384},         {100, 16384},       {1000, 16384},
+    {4096, 100},      {65536, 16384},     {524288, 16384},    {524288, 1048576},
+    {1000000, 16384}, {1048576, 1048576}, {104857600, 16384}, {4294967296ull, 1048576},
+};
+
+START_TEST(test_pace_accuracy)
+{
+    const struct pace_case *k = &pace_cases[_i];
+    struct xfer_pace p;
+    int64_t now = 123456, end = now + 10000;
+    uint64_t moved = 0, wakeups = 0, slice = k->rate * DEFS_RATE_SLICE_MS / 1000;
+    slice = slice > 0 ? slice : 1;
+    xfer_pace_start(&p, k->rate);
+    for (;;) {
+        int64_t due = xfer_pace_due(&p, now);
+        if (due > now) {
+            now = due; /* the engine sleeps until then */
+            wakeups++;
+        }
+        if (now >= end) {
+            break;
+        }
+        size_t n = xfer_pace_slice(&p, k->want);
+        ck_assert_uint_ge(n, 1);
+        ck_assert_uint_le(n, k->want);
+        xfer_pace_moved(&p, n);
+        moved += n;
+    }
+    uint64_t want = k->rate * 10;
+    uint64_t step = k->want < slice ? k->want : slice;
+    ck_assert_msg(moved >= want && moved <= want + step,
+                  "rate %llu: moved %llu in 10 s, want %llu (+ %llu)", (unsigned long long)k->rate,
+                  (unsigned long long)moved, (unsigned long long)want, (unsigned long long)step);
+    /* No more wake-ups than slices: nothing spins. */
+    ck_assert_uint_le(wakeups, moved / step + 1);
+}
+END_TEST
+
+START_TEST(test_pace_limits)
+{
+    struct xfer_pace p;
+    /* No limit: always now, whatever is asked. */
+    xfer_pace_start(&p, 0);
+    ck_assert_int_eq(xfer_pace_due(&p, 5000), 5000);
+    ck_assert_uint_eq(xfer_pace_slice(&p, 1u << 20), 1u << 20);
+    /* 1000 B/s: slices of 100 bytes, 100 ms apart, counted from the first. */
+    xfer_pace_start(&p, 1000);
+    ck_assert_int_eq(xfer_pace_due(&p, 5000), 5000);
+    ck_assert_uint_eq(xfer_pace_slice(&p, 16384), 100);
+    ck_assert_uint_eq(xfer_pace_slice(&p, 40), 40);
+    xfer_pace_moved(&p, 100);
+    ck_assert_int_eq(xfer_pace_due(&p, 5001), 5100);
+    xfer_pace_moved(&p, 150);
+    ck_assert_int_eq(xfer_pace_due(&p, 5100), 5250);
+    /* A peer that stalled 5 s may catch up one burst's worth, no more. */
+    ck_assert_int_eq(xfer_pace_due(&p, 10250), 10250 - DEFS_RATE_BURST_MS);
+    xfer_pace_moved(&p, 1000);
+    ck_assert_int_eq(xfer_pace_due(&p, 10250), 10250);
+    /* 1 B/s after a petabyte: no overflow in the arithmetic. */
+    xfer_pace_start(&p, 1);
+    ck_assert_int_eq(xfer_pace_due(&p, 0), 0);
+    xfer_pace_moved(&p, 1000000000000000ull);
+    ck_assert_int_eq(xfer_pace_due(&p, 0), 1000000000000000000ll);
+    ck_assert_uint_eq(xfer_pace_slice(&p, 100), 1);
+}
+END_TEST
+
+/* data_pasv_address: which address a 227 reply names, by peer. */
+struct pasv_case {
+    const char *peer; /* IPv4, or IPv6 (v4-mapped counts as IPv4) */
+    bool has_public, has_private, private_local;
+    const char *want;
+};
+
+#define LOCAL "192.168.1.10"
+#define PUBLIC "203.0.113.7"
+#define PRIVATE "10.9.8.7"
+
+static const struct pasv_case pasv_cases[] = {
+    /* Nothing given (or nothing resolved): the local address for all. */
+    {"198.51.100.1", false, false, false, LOCAL},
+    {"192.168.1.20", false, false, false, LOCAL},
+    /* The public address alone: for every peer, private ones included. */
+    {"198.51.100.1", true, false, false, PUBLIC},
+    {"192.168.1.20", true, false, false, PUBLIC},
+    /* With a private answer: peers in private ranges get it... */
+    {"192.168.1.20", true, true, false, PRIVATE},
+    {"10.0.0.1", true, true, false, PRIVATE},
+    {"172.16.0.1", true, true, false, PRIVATE},
+    {"172.31.255.255", true, true, false, PRIVATE},
+    {"100.64.0.1", true, true, false, PRIVATE},
+    {"127.0.0.1", true, true, false, PRIVATE},
+    {"169.254.1.1", true, true, false, PRIVATE},
+    {"::ffff:192.168.1.20", true, true, false, PRIVATE},
+    /* ...others the public one. */
+    {"198.51.100.1", true, true, false, PUBLIC},
+    {"172.32.0.1", true, true, false, PUBLIC},
+    {"100.128.0.1", true, true, false, PUBLIC},
+    {"11.0.0.1", true, true, false, PUBLIC},
+    {"::ffff:198.51.100.1", true, true, false, PUBLIC},
+    {"2001:db8::1", true, true, false, PUBLIC},
+    /* `local` (or a private name that did not resolve). */
+    {"192.168.1.20", true, true, true, LOCAL},
+    {"198.51.100.1", true, true, true, PUBLIC},
+    /* A public name that did not resolve, a private answer given. */
+    {"198.51.100.1", false, true, false, LOCAL},
+    {"192.168.1.20", false, true, false, PRIVATE},
+};
+
+START_TEST(test_pasv_address)
+{
+    const struct pasv_case *k = &pasv_cases[_i];
+    struct pasv_addrs a = {.has_public = k->has_public,
+                           .has_private = k->has_private,
+                           .private_local = k->private_local};
+    struct in_addr local, got;
+    struct sockaddr_storage peer = {0};
+    ck_assert_int_eq(inet_pton(AF_INET, PUBLIC, &a.public_addr), 1);
+    ck_assert_int_eq(inet_pton(AF_INET, PRIVATE, &a.private_addr), 1);
+    ck_assert_int_eq(inet_pton(AF_INET, LOCAL, &local), 1);
+    if (strchr(k->peer, ':') != NULL) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&peer;
+        s6->sin6_family = AF_INET6;
+        ck_assert_int_eq(inet_pton(AF_INET6, k->peer, &s6->sin6_addr), 1);
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&peer;
+        s4->sin_family = AF_INET;
+        ck_assert_int_eq(inet_pton(AF_INET, k->peer, &s4->sin_addr), 1);
+    }
+    got = data_pasv_address(&a, &peer, local);
+    char shown[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &got, shown, sizeof shown);
+    ck_assert_msg(strcmp(shown, k->want) == 0, "case %d (peer %s): %s, want %s", _i, k->peer, shown,
+                  k->want);
+}
+END_TEST
+
+/* sys_child_result: the child's answer, or the deadline; never a child
+ * left behind. */
+static void child_answers(void *ctx, int fd)
+{
+    (void)sys_write_all(fd, ctx, strlen(ctx), -1);
+}
+
+static void child_hangs(void *ctx, int fd)
+{
+    (void)ctx;
+    (void)sys_write_all(fd, "a", 1, -1);
+    sys_sleep_ms(30000);
+}
+
+START_TEST(test_child_result)
+{
+    char out[16] = "";
+    ck_assert_int_eq(sys_child_result(child_answers, "answer", out, 6, 2000), 6);
+    ck_assert(memcmp(out, "answer", 6) == 0);
+    /* A child that writes less, then ends: what it wrote. */
+    ck_assert_int_eq(sys_child_result(child_answers, "ab", out, sizeof out, 2000), 2);
+    int64_t t0 = sys_now_ms();
+    ck_assert_int_eq(sys_child_result(child_hangs, NULL, out, sizeof out, 300), 1);
+    int64_t took = sys_now_ms() - t0;
+    ck_assert_msg(took >= 290 && took < 5000, "took %lld ms", (long long)took);
+    /* Reaped: no child of ours is left. */
+    ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
+    ck_assert_int_eq(errno, ECHILD);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("data");
     TCase *tc = tcase_create("parsers");
     tcase_add_loop_test(tc, test_port, 0, (int)(sizeof port_cases / sizeof port_cases[0]));
     tcase_add_loop_test(tc, test_eprt, 0, (int)(sizeof eprt_cases / sizeof eprt_cases[0]));
+    tcase_add_loop_test(tc, test_pasv_address, 0, (int)(sizeof pasv_cases / sizeof pasv_cases[0]));
+    suite_add_tcase(s, tc);
+    tc = tcase_create("pace");
+    tcase_add_loop_test(tc, test_pace_accuracy, 0, (int)(sizeof pace_cases / sizeof pace_cases[0]));
+    tcase_add_test(tc, test_pace_limits);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("child");
+    tcase_add_test(tc, test_child_result);
     suite_add_tcase(s, tc);
     tc = tcase_create("ascii");
     tcase_add_loop_test(tc, test_ascii, 0, (int)(sizeof ascii_cases / sizeof ascii_cases[0]));

@@ -155,6 +155,70 @@ START_TEST(test_time)
 }
 END_TEST
 
+/* list_parse_time: RFC 3659 time-vals as MFMT sends them. Expected
+ * seconds computed independently (date -u -d ... +%s). */
+struct ptime_case {
+    const char *in;
+    bool ok;
+    long long sec;
+    long nsec;
+};
+
+static const struct ptime_case ptime_cases[] = {
+    {"19700101000000", true, 0, 0},
+    {"20261126232219", true, NOW, 0},
+    {"20000229120000", true, 951825600, 0},  /* leap: divisible by 400 */
+    {"20240229000000", true, 1709164800, 0}, /* leap: by 4 */
+    {"20200102030405.5", true, 1577934245, 500000000},
+    {"20200102030405.123456789", true, 1577934245, 123456789},
+    {"20200102030405.000", true, 1577934245, 0},
+    {"19691231235959", true, -1, 0},
+    {"10000101000000", true, -30610224000LL, 0}, /* the earliest accepted */
+    {"99991231235959", true, 253402300799LL, 0}, /* the latest */
+    {"21000101000000", true, 4102444800LL, 0},   /* needs a 64-bit time_t */
+    {"19000229000000", false, 0, 0},             /* 1900 is not a leap year */
+    {"20230229000000", false, 0, 0},
+    {"20200431000000", false, 0, 0},
+    {"20201301000000", false, 0, 0},
+    {"20200001000000", false, 0, 0},
+    {"20200100000000", false, 0, 0},
+    {"20200101240000", false, 0, 0},
+    {"20200101006000", false, 0, 0},
+    {"20200101000060", false, 0, 0}, /* no leap second */
+    {"09991231235959", false, 0, 0},
+    {"2020010100000", false, 0, 0},   /* 13 digits */
+    {"202001010000000", false, 0, 0}, /* 15 digits */
+    {"20200101000000.", false, 0, 0},
+    {"20200101000000.1234567890", false, 0, 0},
+    {"20200101000000.12a", false, 0, 0},
+    {"20200101000000 ", false, 0, 0},
+    {"2020010100000a", false, 0, 0},
+    {"+2020010100000", false, 0, 0},
+    {" 20200101000000", false, 0, 0},
+    {"", false, 0, 0},
+};
+
+START_TEST(test_parse_time)
+{
+    const struct ptime_case *k = &ptime_cases[_i];
+    struct timespec ts = {.tv_sec = 7, .tv_nsec = 7};
+    bool ok = list_parse_time(k->in, &ts);
+    bool fits = k->sec == (long long)(time_t)k->sec;
+    ck_assert_msg(ok == (k->ok && fits), "'%s': %s", k->in, ok ? "accepted" : "refused");
+    if (ok) {
+        ck_assert_msg((long long)ts.tv_sec == k->sec && ts.tv_nsec == k->nsec,
+                      "'%s': %lld.%09ld, want %lld.%09ld", k->in, (long long)ts.tv_sec, ts.tv_nsec,
+                      k->sec, k->nsec);
+        /* And back: the 14 digits list_format_time gives for it. */
+        char out[15];
+        if (ts.tv_sec >= 0) {
+            ck_assert(list_format_time(out, ts.tv_sec));
+            ck_assert(strncmp(out, k->in, 14) == 0);
+        }
+    }
+}
+END_TEST
+
 struct opt_case {
     const char *arg, *rest;
     bool all;
@@ -334,6 +398,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, test_perm, 0, (int)(sizeof perm_cases / sizeof perm_cases[0]));
     tcase_add_test(tc, test_facts);
     tcase_add_test(tc, test_time);
+    tcase_add_loop_test(tc, test_parse_time, 0, (int)(sizeof ptime_cases / sizeof ptime_cases[0]));
     tcase_add_loop_test(tc, test_options, 0, (int)(sizeof opt_cases / sizeof opt_cases[0]));
     tcase_add_test(tc, test_list_one);
     suite_add_tcase(s, tc);

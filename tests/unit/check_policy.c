@@ -10,7 +10,7 @@
 
 /* ---------------------------------------------- every directive accepted */
 
-enum ftype { F_STR, F_BOOL, F_UINT, F_INT, F_MODE, F_TLS, F_CCERT, F_LOG, F_LEVEL, F_SIZE };
+enum ftype { F_STR, F_BOOL, F_UINT, F_INT, F_MODE, F_TLS, F_CCERT, F_LOG, F_LEVEL, F_SIZE, F_U64 };
 
 struct accept_case {
     const char *text; /* appended to BASE */
@@ -59,7 +59,8 @@ static const struct accept_case accept_cases[] = {
     {"pasv-ports 1024-65535\n", OFF(pasv_hi), F_UINT, 65535, NULL, "pasv-ports 1024-65535"},
     {"pasv-ports 2000-2000\n", OFF(pasv_lo), F_UINT, 2000, NULL, "pasv-ports 2000-2000"},
     {"pasv-ports kernel\n", OFF(pasv_lo), F_UINT, 0, NULL, "pasv-ports kernel"},
-    {"pasv-address 192.0.2.7\n", OFF(has_pasv_address), F_BOOL, 1, NULL, "pasv-address 192.0.2.7"},
+    {"pasv-address 192.0.2.7\n", OFF(pasv_public.literal), F_BOOL, 1, NULL,
+     "pasv-address 192.0.2.7"},
     {"pasv-address ftp.example.org\n", OFF(pasv_public.name), F_STR, 0, "ftp.example.org",
      "pasv-address ftp.example.org"},
     {"pasv-address 203.0.113.7 local\n", OFF(pasv_private.name), F_STR, 0, "local",
@@ -72,8 +73,8 @@ static const struct accept_case accept_cases[] = {
     {"pasv-address xn--bcher-kva.example\n", OFF(pasv_public.name), F_STR, 0,
      "xn--bcher-kva.example", "pasv-address xn--bcher-kva.example"},
     {"pasv-address 3com.example\n", OFF(pasv_public.name), F_STR, 0, "3com.example", NULL},
-    {"pasv-address none\n", OFF(has_pasv_address), F_BOOL, 0, NULL, "pasv-address none"},
-    {"pasv-address ftp.example.org\n", OFF(has_pasv_address), F_BOOL, 0, NULL, NULL},
+    {"pasv-address none\n", OFF(pasv_public.literal), F_BOOL, 0, NULL, "pasv-address none"},
+    {"pasv-address ftp.example.org\n", OFF(pasv_public.literal), F_BOOL, 0, NULL, NULL},
     {"active peer\n", OFF(active_peer), F_BOOL, 1, NULL, "active peer"},
     {"active off\n", OFF(active_peer), F_BOOL, 0, NULL, "active off"},
     {"fxp on\n", OFF(fxp), F_BOOL, 1, NULL, "fxp on"},
@@ -120,6 +121,14 @@ static const struct accept_case accept_cases[] = {
     {"hash sha-1 Sha-512\n", OFF(nhash), F_UINT, 2, NULL, "hash SHA-1 SHA-512"},
     {"hash MD5 SHA-1 SHA-512 SHA-256\n", OFF(nhash), F_UINT, 4, NULL,
      "hash MD5 SHA-1 SHA-512 SHA-256"},
+    {"hash-limit none\n", OFF(hash_limit), F_U64, 0, NULL, "hash-limit none"},
+    {"hash-limit 1\n", OFF(hash_limit), F_U64, 1, NULL, "hash-limit 1"},
+    {"hash-limit 1000\n", OFF(hash_limit), F_U64, 1000, NULL, "hash-limit 1000"},
+    {"hash-limit 512M\n", OFF(hash_limit), F_U64, 536870912, NULL, "hash-limit 512M"},
+    {"hash-limit 2048K\n", OFF(hash_limit), F_U64, 2097152, NULL, "hash-limit 2M"},
+    {"hash-limit 4G\n", OFF(hash_limit), F_U64, 4294967296LL, NULL, "hash-limit 4G"},
+    {"hash-limit 1048576G\n", OFF(hash_limit), F_U64, 1125899906842624LL, NULL,
+     "hash-limit 1048576G"},
     {"xferlog /var/log/xferlog\n", OFF(xferlog), F_STR, 0, "/var/log/xferlog",
      "xferlog /var/log/xferlog"},
     {"banner hello\n", OFF(banner), F_STR, 0, "hello", "banner hello"},
@@ -189,6 +198,9 @@ START_TEST(test_accept)
     case F_SIZE:
         ck_assert_uint_eq(*(const size_t *)base, (size_t)c->num);
         break;
+    case F_U64:
+        ck_assert_uint_eq(*(const uint64_t *)base, (uint64_t)c->num);
+        break;
     }
     if (c->print != NULL) {
         char *out = print_policy(&pol);
@@ -213,8 +225,8 @@ START_TEST(test_accept_details)
     pol_free(&pol);
 
     ck_assert_int_eq(parse(&pol, BASE "pasv-address 192.0.2.7\n", &e), 0);
-    ck_assert(pol.has_pasv_address);
-    ck_assert_uint_eq(ntohl(pol.pasv_address.s_addr), 0xc0000207u);
+    ck_assert(pol.pasv_public.literal);
+    ck_assert_uint_eq(ntohl(pol.pasv_public.addr.s_addr), 0xc0000207u);
     pol_free(&pol);
 
     ck_assert_int_eq(parse(&pol, "cert /a\nkey /b\ncert /c\nkey /d\n", &e), 0);
@@ -230,10 +242,9 @@ START_TEST(test_accept_details)
     ck_assert_str_eq(pol.pasv_public.name, "ftp.example.org");
     ck_assert(pol.pasv_private.literal && !pol.pasv_private.local);
     ck_assert_uint_eq(ntohl(pol.pasv_private.addr.s_addr), 0x0a000002u);
-    ck_assert(!pol.has_pasv_address);
     pol_free(&pol);
     ck_assert_int_eq(parse(&pol, BASE "pasv-address 192.0.2.7 local\n", &e), 0);
-    ck_assert(pol.pasv_public.literal && pol.has_pasv_address);
+    ck_assert(pol.pasv_public.literal);
     ck_assert_uint_eq(ntohl(pol.pasv_public.addr.s_addr), 0xc0000207u);
     ck_assert(pol.pasv_private.local && !pol.pasv_private.literal);
     pol_free(&pol);
@@ -260,39 +271,15 @@ END_TEST
 
 /* The `-t` line of each default. */
 static const char *const default_lines[] = {
-    "cert /etc/c.pem",
-    "key /etc/k.pem",
-    "client-ca none",
-    "client-cert off",
-    "tls auth+data",
-    "tls-min 1.2",
-    "tls-max 1.3",
-    "ciphers default",
-    "implicit off",
-    "data-reuse required",
-    "renegotiate off",
-    "ktls auto",
-    "keylog none",
-    "run-as none",
-    "chroot none",
-    "sandbox on",
-    "pasv-ports kernel",
-    "pasv-address none",
-    "active off",
-    "fxp off",
-    "hash off",
-    "idle 300",
-    "login-grace 30",
-    "max-tries 3",
-    "max-sessions none",
-    "max-per-ip none",
-    "runtime-dir /var/run/ftpsd",
-    "umask 022",
-    "upload atomic",
-    "log syslog",
-    "log-level info",
-    "xferlog none",
-    "banner none",
+    "cert /etc/c.pem",   "key /etc/k.pem",      "client-ca none",  "client-cert off",
+    "tls auth+data",     "tls-min 1.2",         "tls-max 1.3",     "ciphers default",
+    "implicit off",      "data-reuse required", "renegotiate off", "ktls auto",
+    "keylog none",       "run-as none",         "chroot none",     "sandbox on",
+    "pasv-ports kernel", "pasv-address none",   "active off",      "fxp off",
+    "hash off",          "hash-limit none",     "idle 300",        "login-grace 30",
+    "max-tries 3",       "max-sessions none",   "max-per-ip none", "runtime-dir /var/run/ftpsd",
+    "umask 022",         "upload atomic",       "log syslog",      "log-level info",
+    "xferlog none",      "banner none",
 };
 
 START_TEST(test_default_lines)
@@ -332,7 +319,9 @@ START_TEST(test_defaults)
     ck_assert(pol.sandbox);
     ck_assert_uint_eq(pol.pasv_lo, 0);
     ck_assert_uint_eq(pol.pasv_hi, 0);
-    ck_assert(!pol.has_pasv_address);
+    ck_assert_ptr_null(pol.pasv_public.name);
+    ck_assert(!pol.pasv_public.literal);
+    ck_assert_ptr_null(pol.pasv_private.name);
     ck_assert(!pol.active_peer);
     ck_assert(!pol.fxp);
     ck_assert_uint_eq(pol.nhash, 0);
@@ -594,6 +583,22 @@ static const struct exact_case exact_cases[] = {
     {"hash off SHA-1\n", 3, "'hash off' cannot be mixed with algorithm names"},
     {"hash SHA-1 off\n", 3, "'hash off' cannot be mixed with algorithm names"},
     {"hash off off\n", 3, "'hash off' cannot be mixed with algorithm names"},
+    {"hash-limit 0\n", 3,
+     "bad value '0' for 'hash-limit' (bytes, with an optional K, M or G suffix, from 1 to "
+     "1048576G, or none)"},
+    {"hash-limit 1048577G\n", 3,
+     "bad value '1048577G' for 'hash-limit' (bytes, with an optional K, M or G suffix, from 1 to "
+     "1048576G, or none)"},
+    {"hash-limit 1T\n", 3,
+     "bad value '1T' for 'hash-limit' (bytes, with an optional K, M or G suffix, from 1 to "
+     "1048576G, or none)"},
+    {"hash-limit 1g\n", 3,
+     "bad value '1g' for 'hash-limit' (bytes, with an optional K, M or G suffix, from 1 to "
+     "1048576G, or none)"},
+    {"hash-limit -5\n", 3,
+     "bad value '-5' for 'hash-limit' (bytes, with an optional K, M or G suffix, from 1 to "
+     "1048576G, or none)"},
+    {"hash-limit 1 2\n", 3, "'hash-limit' takes one value, got 2 (quote a value that has blanks)"},
     {"pasv-address local\n", 3,
      "'pasv-address local': 'local' is only for the second value (what peers in private ranges "
      "get)"},

@@ -1,6 +1,6 @@
 /* Unit tests for the single-value parsers of the policy (policy_value.c)
  * and its small public helpers: strict numbers, fingerprints, host names,
- * rate= and home= values, the TLS rule predicates, which PASV peers count as
+ * rate=, hash-limit and home= values, the TLS rule predicates, which PASV peers count as
  * private, access letters. Table-driven (STYLE.md habit 15). */
 #include <arpa/inet.h>
 
@@ -306,6 +306,48 @@ START_TEST(test_rate)
 }
 END_TEST
 
+struct size_case {
+    const char *s;
+    uint64_t max;
+    bool ok;
+    uint64_t want;
+};
+
+static const struct size_case size_cases[] = {
+    {"0", 100, true, 0},
+    {"100", 100, true, 100},
+    {"101", 100, false, 0},
+    {"1K", 1024, true, 1024},
+    {"1K", 1023, false, 0},
+    {"3M", UINT64_MAX >> 4, true, 3145728},
+    {"5G", UINT64_MAX >> 4, true, 5368709120ull},
+    {"1048576G", 1ull << 50, true, 1ull << 50},
+    {"1048577G", 1ull << 50, false, 0},
+    {"1125899906842624", 1ull << 50, true, 1ull << 50},
+    {"1125899906842625", 1ull << 50, false, 0},
+    {"99999999999999999999999G", 1ull << 50, false, 0},
+    {"18446744073709551616", 1ull << 50, false, 0},
+    {"", 100, false, 0},
+    {"K", 100, false, 0},
+    {"1T", 1ull << 50, false, 0},
+    {"1k", 1ull << 50, false, 0},
+    {"1KB", 1ull << 50, false, 0},
+    {"1 K", 1ull << 50, false, 0},
+    {"+1", 1ull << 50, false, 0},
+    {"-1", 1ull << 50, false, 0},
+    {"1.5G", 1ull << 50, false, 0},
+};
+
+START_TEST(test_size)
+{
+    const struct size_case *c = &size_cases[_i];
+    uint64_t got = 77;
+
+    ck_assert_msg(pol_parse_size(c->s, c->max, &got) == c->ok, "case %d '%s'", _i, c->s);
+    ck_assert_uint_eq(got, c->ok ? c->want : 77);
+}
+END_TEST
+
 struct home_case {
     const char *s;
     const char *want; /* NULL: refused */
@@ -377,6 +419,7 @@ int main(void)
         {"pasv", test_hostname, N(host_cases)},
         {"pasv", test_private_peer, N(peer_cases)},
         {"keys", test_rate, N(rate_cases)},
+        {"keys", test_size, N(size_cases)},
         {"keys", test_home, N(home_cases)},
         {"keys", test_home_bounds, 1},
     };

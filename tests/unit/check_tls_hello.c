@@ -100,6 +100,7 @@ static void describe(const struct tls_hello *h, char *out, size_t n)
         ADD(" v%04x", h->max_version);
     }
     ADD("%s", h->offers13 ? " tls13" : "");
+    ADD("%s", h->handshake && !h->offers12 ? " no12" : "");
     if (h->nsuites > 0) {
         ADD(" suites %zu %04x", h->nsuites, h->suites[0]);
     }
@@ -179,6 +180,11 @@ static const struct synth psk_ke_only = {
 /* supported_versions 0x0305 and 1.2 */
 static const struct synth future_version = {
     .version = 0x0303, .suites = "1301", .ext = "002b00050403050303"};
+/* supported_versions: TLS 1.3 only (a client with TLS 1.2 switched off) */
+static const struct synth only13 = {.version = 0x0303, .suites = "1301", .ext = "002b0003020304"};
+/* supported_versions: 1.1 and 1.0 only, with a TLS 1.2 legacy_version */
+static const struct synth only11 = {
+    .version = 0x0303, .suites = "c013", .ext = "002b00050403020301"};
 static const struct synth many_suites = {.version = 0x0303, .suites = "c02b", .repeat = 500};
 /* ALPN "ftp\0" and "h" */
 static const struct synth alpn_odd = {.version = 0x0303,
@@ -253,10 +259,13 @@ static const struct hello_case cases[] = {
      .want = "hs parsed v0304 tls13 suites 2 1301 groups 1 001d shares 1 001d psk_dhe"},
     {"only GREASE suites", NULL, &grease_suites, .want = "hs parsed v0303"},
     {"no extensions", NULL, &no_ext, .want = "hs parsed v0303 suites 2 c02b"},
-    {"TLS 1.0, no extensions", NULL, &tls10, .want = "hs parsed v0301 suites 1 c013"},
+    {"TLS 1.0, no extensions", NULL, &tls10, .want = "hs parsed v0301 no12 suites 1 c013"},
     {"PSK mode psk_ke only", NULL, &psk_ke_only, .want = "hs parsed v0303 suites 1 1301"},
     {"a version above TLS 1.3 is not TLS 1.3", NULL, &future_version,
      .want = "hs parsed v0303 suites 1 1301"},
+    {"TLS 1.3 only: no TLS 1.2", NULL, &only13, .want = "hs parsed v0304 tls13 no12 suites 1 1301"},
+    {"supported_versions 1.1, 1.0: no TLS 1.2 whatever legacy_version says", NULL, &only11,
+     .want = "hs parsed v0302 no12 suites 1 c013"},
     {"500 suites: the first 128 kept", NULL, &many_suites,
      .want = "hs parsed v0303 suites 128 c02b"},
     {"ALPN names with control bytes", NULL, &alpn_odd,
