@@ -42,25 +42,11 @@
 /* ------------------------------------------------------------ the bio */
 
 /* Waits for fd within the current call's deadline: 1 ready, 0 timeout, -1. */
-static int left_ms(const struct tls_conn *c)
-{
-    if (c->deadline < 0) {
-        return -1;
-    }
-    int64_t d = c->deadline - sys_now_ms();
-    return d <= 0 ? 0 : (d > INT_MAX ? INT_MAX : (int)d);
-}
-
-static int wait_fd(struct tls_conn *c, int fd, bool for_write)
-{
-    return sys_wait_fd(fd, for_write, left_ms(c));
-}
-
 /* wait_fd for a bio callback: 0 when fd is ready, else the mbed TLS code
  * to return (WANT_* on a timeout, noted in the connection; *_FAILED). */
 static int bio_wait(struct tls_conn *c, bool for_write)
 {
-    int w = wait_fd(c, for_write ? c->wfd : c->rfd, for_write);
+    int w = tls_wait_fd(c, for_write ? c->wfd : c->rfd, for_write);
     if (w == 0) {
         c->timed_out = true;
         return for_write ? MBEDTLS_ERR_SSL_WANT_WRITE : MBEDTLS_ERR_SSL_WANT_READ;
@@ -162,7 +148,7 @@ static int bio_send(void *p, const unsigned char *buf, size_t len)
         if (r < 0 && errno == ENOTSOCK) {
             /* A non-socket (unit tests' pipes; never in a session:
              * ftpsd-inetd refuses one) is written whole, by the deadline. */
-            r = sys_write_all(c->wfd, buf, len, left_ms(c)) ? (ssize_t)len : -1;
+            r = sys_write_all(c->wfd, buf, len, tls_left_ms(c)) ? (ssize_t)len : -1;
             if (r < 0 && errno == ETIMEDOUT) {
                 c->timed_out = true;
                 return MBEDTLS_ERR_SSL_WANT_WRITE;
@@ -858,7 +844,7 @@ static enum next_bytes peek_next(struct tls_conn *c)
     if (mbedtls_ssl_check_pending(&c->ssl)) {
         return NEXT_TLS;
     }
-    int w = wait_fd(c, c->rfd, false);
+    int w = tls_wait_fd(c, c->rfd, false);
     if (w == 0) {
         return NEXT_NOTHING;
     }

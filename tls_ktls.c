@@ -425,17 +425,6 @@ void tls_ktls_start(struct tls_conn *c)
 
 /* ------------------------------------------------------------ records through the kernel */
 
-/* Waits for fd within the current call's deadline: 1 ready, 0 timeout, -1. */
-static int wait_ready(struct tls_conn *c, int fd, bool for_write)
-{
-    int left = -1;
-    if (c->deadline >= 0) {
-        int64_t d = c->deadline - sys_now_ms();
-        left = d <= 0 ? 0 : (d > INT_MAX ? INT_MAX : (int)d);
-    }
-    return sys_wait_fd(fd, for_write, left);
-}
-
 /* A record that is not application data: the client's close_notify (0),
  * or anything else, which ends the connection (TLS_IO_ERROR). */
 static ssize_t other_record(struct tls_conn *c, unsigned char type, const unsigned char *b,
@@ -461,7 +450,7 @@ ssize_t tls_ktls_read(struct tls_conn *c, void *buf, size_t n)
         unsigned char type = 0;
         ssize_t r = sys_ktls_recv(c->rfd, buf, n, &type);
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            int w = wait_ready(c, c->rfd, false);
+            int w = tls_wait_fd(c, c->rfd, false);
             if (w == 0) {
                 c->timed_out = true;
                 return TLS_IO_TIMEOUT;
@@ -502,7 +491,7 @@ ssize_t tls_ktls_write(struct tls_conn *c, const void *buf, size_t n)
          * not hold the session past the call's deadline (tls_write's). */
         ssize_t w = sys_send(c->wfd, p + off, n - off, true);
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            int r = wait_ready(c, c->wfd, true);
+            int r = tls_wait_fd(c, c->wfd, true);
             if (r == 0) {
                 info("TLS write (kernel): the peer read nothing before the deadline");
                 return TLS_IO_TIMEOUT;

@@ -17,6 +17,7 @@
 #ifndef FTPSD_TLS_PRIV_H
 #define FTPSD_TLS_PRIV_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +38,7 @@
 
 #include "defs.h"
 #include "policy.h"
+#include "sys.h"
 #include "tls.h"
 #include "tls_hello.h"
 
@@ -261,5 +263,21 @@ const char *tls_suite_name(int id, char *buf, size_t n);
 enum tls_fail tls_diagnose(struct tls_conn *c, int ret, char *msg, size_t n);
 /* The info() line of a successful handshake. */
 void tls_log_success(const struct tls_conn *c);
+
+/* What is left of the current call's deadline in ms (-1: none), and a wait
+ * for fd within it: 1 ready, 0 timeout, -1 error. */
+static inline int tls_left_ms(const struct tls_conn *c)
+{
+    if (c->deadline < 0) {
+        return -1;
+    }
+    int64_t d = c->deadline - sys_now_ms();
+    return d <= 0 ? 0 : (d > INT_MAX ? INT_MAX : (int)d);
+}
+
+static inline int tls_wait_fd(const struct tls_conn *c, int fd, bool for_write)
+{
+    return sys_wait_fd(fd, for_write, tls_left_ms(c));
+}
 
 #endif
