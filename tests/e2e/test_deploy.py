@@ -1,17 +1,20 @@
 """Deployment: the shipped service files, policy example, man pages and
 `make install`, each checked with the real tool that consumes it.
 
-- contrib/xinetd.d/ftpsd drives a real `xinetd -dontfork` (port, binary and
-  policy rewritten, bound to 127.0.0.1) through whole sessions: clear text,
-  then TLS when the build has it.
-- contrib/systemd/* pass `systemd-analyze verify` (with ExecStart= pointed
+The service files are checked as `make service-files` / `make install`
+write them from the templates in contrib/ (tests/e2e/svcfiles.py):
+- the xinetd service drives a real `xinetd -dontfork` (port, binary and
+  policy rewritten, switched on, bound to 127.0.0.1) through whole
+  sessions: clear text, then TLS when the build has it; as installed it is
+  off, and xinetd serves nothing.
+- the systemd units pass `systemd-analyze verify` (with ExecStart= pointed
   at the binary under test and MANPATH at our man pages) and
   `systemd-analyze security --offline`. Without a running systemd, their
   sandbox is checked piecewise: CapabilityBoundingSet= + NoNewPrivileges=
   applied with setpriv (enough, and each capability needed), and a whole
   session traced with strace against SystemCallFilter= and
   RestrictAddressFamilies=.
-- contrib/inetd.conf lines have the inetd field layout, and their argv
+- the inetd.conf lines have the inetd field layout, and their argv
   serves a session under the inetd contract (fd 0/1).
 - contrib/policy.example passes `-t`, sets only defaults on its active lines,
   and shows every directive the binary knows.
@@ -30,12 +33,14 @@ import pwd
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
 
 from ftpsdtest import (BIN, IS_ROOT, RUN_AS, ReusingFTP_TLS, Skip, check, expect_code, free_port,
                        hash_password, insecure_context, make_cert, test, which)
+from svcfiles import service_file
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CONTRIB = os.path.join(REPO, "contrib")
@@ -124,13 +129,14 @@ def parse_xinetd_service(text):
         m = re.fullmatch(r"(\S+)\s*(\+=|-=|=)\s*(.*)", line)
         check(inside and m is not None, "unparsable xinetd line: %r" % raw)
         attrs.append((m.group(1), m.group(2), m.group(3).strip()))
-    check(name is not None and attrs, "no service block in contrib/xinetd.d/ftpsd")
+    check(name is not None and attrs, "no service block in the xinetd service file")
     return name, attrs
 
 
 class Xinetd:
-    """A real xinetd in the foreground, running contrib/xinetd.d/ftpsd with
-    the port, binary and policy rewritten for this test."""
+    """A real xinetd in the foreground, running the generated xinetd
+    service with the port, binary and policy rewritten for this test, and
+    switched on (it is installed off)."""
 
     def __init__(self, policy_text, files, want_tls):
         self.policy_text = policy_text
@@ -173,8 +179,9 @@ class Xinetd:
         return self
 
     def config(self, port):
-        name, attrs = parse_xinetd_service(read(os.path.join(CONTRIB, "xinetd.d", "ftpsd")))
+        name, attrs = parse_xinetd_service(service_file("xinetd.d/ftpsd"))
         rewrite = {
+            "disable": "no",
             "port": str(port),
             "server": BIN,
             "server_args": "-f " + self.policy,
@@ -283,22 +290,83 @@ def need_xinetd():
 
 @test
 def test_xinetd_contrib_service_shape():
-    """The shipped xinetd service says what the docs say it says."""
-    name, attrs = parse_xinetd_service(read(os.path.join(CONTRIB, "xinetd.d", "ftpsd")))
-    a = {k: v for k, op, v in attrs}
-    expected = {
-        "socket_type": "stream", "protocol": "tcp", "wait": "no", "user": "root",
-        "server": "/usr/local/sbin/ftpsd-inetd", "server_args": "-f /etc/ftpsd/policy",
-        "type": "UNLISTED", "port": "21", "disable": "no",
-    }
-    for k, v in expected.items():
-        check(a.get(k) == v, "xinetd %s = %r, expected %r" % (k, a.get(k), v))
-    check("IPv6" in a.get("flags", "").split(), "flags lacks IPv6: %r" % a.get("flags"))
-    for k in ("instances", "per_source"):
-        check(re.fullmatch(r"[1-9]\d*", a.get(k, "")), "%s must be a positive limit: %r" % (k, a.get(k)))
-    check(re.fullmatch(r"\d+ \d+", a.get("cps", "")), "cps must be 'RATE WAIT': %r" % a.get("cps"))
-    text = read(os.path.join(CONTRIB, "xinetd.d", "ftpsd"))
-    check(re.search(r"^#\s*port\s*=\s*990$", text, re.M), "the commented port 990 alternative is gone")
+    """The generated xinetd service says what the docs say it says, with the
+    install's paths, switched off."""
+    for prefix, sbin in (("/usr/local", "/usr/local/sbin"), ("/usr", "/usr/sbin")):
+        text = service_file("xinetd.d/ftpsd", prefix)
+        name, attrs = parse_xinetd_service(text)
+        a = {k: v for k, op, v in attrs}
+        expected = {
+            "socket_type": "stream", "protocol": "tcp", "wait": "no", "user": "root",
+            "server": sbin + "/ftpsd-inetd", "server_args": "-f /etc/ftpsd/policy",
+            "type": "UNLISTED", "port": "21", "disable": "yes",
+        }
+        for k, v in expected.items():
+            check(a.get(k) == v, "xinetd %s = %r, expected %r (PREFIX=%s)" % (k, a.get(k), v, prefix))
+        check("IPv6" in a.get("flags", "").split(), "flags lacks IPv6: %r" % a.get("flags"))
+        for k in ("instances", "per_source"):
+            check(re.fullmatch(r"[1-9]\d*", a.get(k, "")), "%s must be a positive limit: %r" % (k, a.get(k)))
+        check(re.fullmatch(r"\d+ \d+", a.get("cps", "")), "cps must be 'RATE WAIT': %r" % a.get("cps"))
+        check(re.search(r"^#\s*port\s*=\s*990$", text, re.M), "the commented port 990 alternative is gone")
+        check(re.search(r"^#\s*server\s*=\s*%s/ftpsd-inetd$" % re.escape(sbin), text, re.M),
+              "the implicit-FTPS block does not name %s" % sbin)
+    a = {k: v for k, op, v in parse_xinetd_service(service_file("xinetd.d/ftpsd", "/usr", "/opt/etc"))[1]}
+    check(a.get("server_args") == "-f /opt/etc/ftpsd/policy", "sysconfdir not applied: %r" % a)
+
+
+def xinetd_start_count(service_text, d):
+    """How many services a real xinetd starts from service_text, given with
+    the port, the server and its policy made runnable here (and the user
+    ours when not root: a non-root xinetd cannot start a root service)."""
+    name, attrs = parse_xinetd_service(service_text)
+    pol = os.path.join(d, "policy")
+    write(pol, "tls off\nlog none\n", 0o600)
+    new = {"port": str(free_port()), "server": BIN, "server_args": "-f " + pol,
+           "user": "root" if IS_ROOT else pwd.getpwuid(os.geteuid()).pw_name}
+    out = ["service " + name, "{"]
+    out += ["\t%s %s %s" % (k, op, new.get(k, v)) for k, op, v in attrs if k != "bind"]
+    out += ["\tbind = 127.0.0.1", "}", ""]
+    conf = os.path.join(d, "xinetd.conf")
+    write(conf, "\n".join(out))
+    xlog = os.path.join(d, "xinetd.log")
+    if os.path.exists(xlog):
+        os.unlink(xlog)
+    with open(os.path.join(d, "xinetd.out"), "ab") as o:
+        proc = subprocess.Popen(["xinetd", "-dontfork", "-filelog", xlog, "-f", conf, "-pidfile",
+                                 os.path.join(d, "xinetd.pid")], stdin=subprocess.DEVNULL,
+                                stdout=o, stderr=o, start_new_session=True)
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            text = read(xlog) if os.path.exists(xlog) else ""
+            m = re.search(r"Started working: (\d+) available service", text)
+            if m:
+                return int(m.group(1)), text
+            time.sleep(0.05)
+        raise AssertionError("xinetd did not start:\n" + text)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=5)
+
+
+@test
+def test_xinetd_installed_service_is_off():
+    """As installed (disable = yes), a real xinetd serves nothing: installing
+    opens no port before there is a policy. The same file with `disable =
+    no` is served, so that one line is the difference."""
+    need_xinetd()
+    d = tempfile.mkdtemp(prefix="ftpsd-xinetd-off-")
+    try:
+        text = service_file("xinetd.d/ftpsd")
+        n, log = xinetd_start_count(text, d)
+        check(n == 0, "the installed xinetd service is served:\n" + log)
+        on = re.sub(r"^(\s*disable\s*=\s*)yes$", r"\1no", text, count=1, flags=re.M)
+        check(on != text, "no `disable = yes` line to switch")
+        n, log = xinetd_start_count(on, d)
+        check(n == 1, "switched on, the service should be served:\n" + log)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 @test
@@ -408,16 +476,24 @@ def get1(settings, section, key):
 @test
 def test_systemd_units_contents():
     for sock in ("ftpsd.socket", "ftpsd-listenfds.socket"):
-        st = unit_settings(read(os.path.join(CONTRIB, "systemd", sock)))
+        st = unit_settings(service_file("systemd/" + sock))
         check(get1(st, "Socket", "Accept") == "yes", sock + ": Accept=yes missing")
         check(get1(st, "Socket", "ListenStream") == "21", sock + ": ListenStream=21 missing")
         for k in ("MaxConnections", "MaxConnectionsPerSource"):
             check(re.fullmatch(r"[1-9]\d*", get1(st, "Socket", k) or ""), "%s: %s not set" % (sock, k))
     for svc, inetd in (("ftpsd@.service", True), ("ftpsd-listenfds@.service", False)):
-        st = unit_settings(read(os.path.join(CONTRIB, "systemd", svc)))
+        st = unit_settings(service_file("systemd/" + svc))
         g = lambda k: get1(st, "Service", k)
         check(g("ExecStart") == "/usr/local/sbin/ftpsd-inetd -f /etc/ftpsd/policy",
               "%s ExecStart=%r" % (svc, g("ExecStart")))
+        usr = unit_settings(service_file("systemd/" + svc, "/usr", "/opt/etc"))
+        check(get1(usr, "Service", "ExecStart") == "/usr/sbin/ftpsd-inetd -f /opt/etc/ftpsd/policy",
+              "%s with PREFIX=/usr sysconfdir=/opt/etc: ExecStart=%r"
+              % (svc, get1(usr, "Service", "ExecStart")))
+        # Sessions that end with status 1 or 3 must not stay behind as
+        # failed instances (one per refused connection).
+        check(get1(st, "Unit", "CollectMode") == "inactive-or-failed",
+              "%s: CollectMode=%r" % (svc, get1(st, "Unit", "CollectMode")))
         if inetd:
             check(g("StandardInput") == "socket" and g("StandardOutput") == "socket",
                   svc + ": the inetd variant needs StandardInput/Output=socket")
@@ -442,7 +518,7 @@ def staged_units(d, exec_path):
     """Copies the units into d with ExecStart= pointed at exec_path, and our
     man pages where `man` finds them (Documentation= is checked too)."""
     for u in UNITS:
-        text = read(os.path.join(CONTRIB, "systemd", u))
+        text = service_file("systemd/" + u)
         check("/usr/local/sbin/ftpsd-inetd" in text or not u.endswith(".service"), u)
         write(os.path.join(d, u), text.replace("/usr/local/sbin/ftpsd-inetd", exec_path))
     for sec, page in (("5", MAN5), ("8", MAN8)):
@@ -559,7 +635,7 @@ def test_systemd_capability_set_suffices():
         raise Skip("needs root (the unit starts the server as root)")
     if not (which("setpriv") and which("systemd-socket-activate")):
         raise Skip("setpriv or systemd-socket-activate not installed")
-    st = unit_settings(read(os.path.join(CONTRIB, "systemd", "ftpsd@.service")))
+    st = unit_settings(service_file("systemd/ftpsd@.service"))
     caps = (get1(st, "Service", "CapabilityBoundingSet") or "").split()
     check(caps, "no CapabilityBoundingSet in ftpsd@.service")
     bset = lambda cs: ["--bounding-set", ",".join(["-all"] + ["+" + c[4:].lower() for c in cs])]
@@ -605,7 +681,7 @@ def test_systemd_syscall_filter_covers_session():
     if binary_is_sanitized():
         raise Skip("a sanitizer runtime makes system calls the product does not")
     for u in ("ftpsd@.service", "ftpsd-listenfds@.service"):
-        st = unit_settings(read(os.path.join(CONTRIB, "systemd", u)))
+        st = unit_settings(service_file("systemd/" + u))
         filt = [v for sec, k, v in st if sec == "Service" and k == "SystemCallFilter"]
         check(filt, u + ": no SystemCallFilter=")
         allowed = set()
@@ -686,7 +762,7 @@ def test_systemd_syscall_filter_covers_session():
             check("chroot" in calls, "the traced session did not chroot: %r" % sorted(calls))
         missing = sorted(calls - first)
         check(not missing, "system calls outside SystemCallFilter= (EPERM under the unit): %r" % missing)
-        st = unit_settings(read(os.path.join(CONTRIB, "systemd", "ftpsd@.service")))
+        st = unit_settings(service_file("systemd/ftpsd@.service"))
         af = set((get1(st, "Service", "RestrictAddressFamilies") or "").split())
         check(families and families <= af, "socket families %r outside RestrictAddressFamilies=%r"
               % (sorted(families), sorted(af)))
@@ -715,7 +791,11 @@ def inetd_lines(text, commented=False):
 
 @test
 def test_inetd_conf_lines():
-    text = read(os.path.join(CONTRIB, "inetd.conf"))
+    # Written for PREFIX=/usr, where distribution and router packages put
+    # the binary; the default PREFIX gives /usr/local/sbin.
+    local = inetd_lines(service_file("inetd.conf"))
+    check(local and local[0][5] == "/usr/local/sbin/ftpsd-inetd", "default PREFIX: %r" % local)
+    text = service_file("inetd.conf", "/usr")
     active = inetd_lines(text)
     check(len(active) == 1, "exactly one active line expected: %r" % active)
     f = active[0]
