@@ -1,5 +1,6 @@
-"""Packaging: the fail2ban filter and jails, checked with the real tool
-that consumes them, fed by the real binary.
+"""Packaging: the fail2ban filter and jails, the logrotate snippet, and
+where `make install` puts them, each checked with the real tool that
+consumes it, fed by the real binary.
 
 - fail2ban: real clients (ftplib, raw sockets) fail logins, send HTTP to
   the FTP port, try user names that look like addresses, and log in well,
@@ -12,6 +13,13 @@ that consumes them, fed by the real binary.
   they failed. Real syslog datagrams (the binary in a mount namespace with
   its own /dev/log) are checked the same way, and a real fail2ban-server
   with the installed jail bans a client that keeps failing.
+- logrotate: the installed snippet (logrotate -f) rotates the xferlog
+  under sessions that stay open across rotations and under clients that
+  keep transferring; every transfer's line is in one of the files, and
+  the same with `compress` loses lines (negative control).
+- make install: the file list, modes and substituted paths for PREFIX
+  /usr/local and /usr, what a reinstall keeps and replaces, what
+  uninstall leaves, and the directory variables.
 """
 import collections
 import ftplib
@@ -655,3 +663,273 @@ def test_fail2ban_jails_configuration():
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
+
+# ----------------------------------------------------------------- logrotate --
+
+def need_logrotate():
+    if not which("logrotate"):
+        raise Skip("logrotate not installed (apt-get install logrotate)")
+
+
+def logrotate_conf(d, xferlog, extra=""):
+    """The installed snippet, pointed at xferlog (plus extra directives)."""
+    stage = os.path.join(d, "stage")
+    if not os.path.isdir(stage):
+        make_install(stage)
+    text = read(os.path.join(stage, "etc/logrotate.d/ftpsd"))
+    check(text.count("/var/log/ftpsd/xferlog") == 1, "the snippet's path moved:\n" + text)
+    text = text.replace("/var/log/ftpsd/xferlog", xferlog)
+    if extra:
+        check(text.rstrip().endswith("}"), text)
+        text = text.rstrip()[:-1] + extra + "}\n"
+    conf = os.path.join(d, "logrotate-%d.conf" % len(os.listdir(d)))
+    write(conf, text)
+    return conf
+
+
+def rotate(conf, state):
+    r = run(["logrotate", "-f", "-s", state, conf])
+    check(r.returncode == 0 and r.stderr == "", "logrotate -f (rc %d): %s" % (r.returncode, r.stderr))
+
+
+def xferlog_lines(logdir):
+    """{file name: [lines]} of the xferlog and its rotations."""
+    import gzip
+    out = {}
+    for n in sorted(os.listdir(logdir)):
+        if n.startswith("xferlog"):
+            p = os.path.join(logdir, n)
+            data = gzip.open(p).read() if n.endswith(".gz") else read(p, "rb")
+            out[n] = data.decode().splitlines()
+    return out
+
+
+def retr(f):
+    got = io.BytesIO()
+    check(f.retrbinary("RETR f.bin", got.write).startswith("226"), "RETR")
+    check(got.getvalue() == b"rotate me\n", got.getvalue())
+
+
+XFER_POLICY = "tls off\nxferlog {dir}/log/xferlog\nuser alice password=%s root=/ access=r\n" % PW
+
+
+def rotation_under_open_sessions(d, extra):
+    """Sessions that stay open across two rotations, and new ones after them.
+    Returns {file: [peer of each line]} once every session has ended."""
+    with Server(XFER_POLICY, tls=False, files={"f.bin": "rotate me\n"}) as srv:
+        logdir = os.path.join(srv.dir, "log")
+        os.mkdir(logdir, 0o755)
+        conf = logrotate_conf(d, os.path.join(logdir, "xferlog"), extra)
+        state = os.path.join(d, "state-%d" % len(os.listdir(d)))
+        login = lambda src: (lambda f: (f.login("alice", "r1ght-one"), f)[1])(ftp_from(srv, src))
+        s1 = login("127.0.0.2")
+        retr(s1)                 # xferlog (A)
+        rotate(conf, state)      # A -> xferlog.1; no xferlog until a session makes one
+        retr(s1)                 # still A
+        s2 = login("127.0.0.3")
+        retr(s2)                 # a new xferlog (B), made by s2
+        rotate(conf, state)      # B -> .1, A -> .2
+        retr(s1)                 # A
+        retr(s2)                 # B
+        s3 = login("127.0.0.4")
+        retr(s3)                 # a new xferlog (C)
+        for f in (s1, s2, s3):
+            f.quit()
+        wait_sessions_logged(srv, 3)
+        st = os.stat(os.path.join(logdir, "xferlog"))
+        check(st.st_uid == os.geteuid() and st.st_mode & 0o777 == 0o640,
+              "the session-made xferlog: uid %d mode %o" % (st.st_uid, st.st_mode & 0o777))
+        return {n: [l.split()[6] for l in lines] for n, lines in xferlog_lines(logdir).items()}
+
+
+@test
+def test_logrotate_keeps_lines_of_open_sessions():
+    """The installed snippet (nocreate, no compression, no postrotate):
+    a session open across two rotations writes on into the file it opened,
+    new sessions make a new xferlog, and all 6 lines are there. The same
+    with `compress` loses lines (negative control: this test would see it)."""
+    need_logrotate()
+    d = tempfile.mkdtemp(prefix="ftpsd-logrotate-")
+    try:
+        os.chmod(d, 0o755)
+        got = rotation_under_open_sessions(d, "")
+        want = {"xferlog": ["127.0.0.4"], "xferlog.1": ["127.0.0.3"] * 2,
+                "xferlog.2": ["127.0.0.2"] * 3}
+        check(got == want, "xferlog files %r, expected %r" % (got, want))
+        bad = rotation_under_open_sessions(d, "\tcompress\n")
+        check(sum(len(v) for v in bad.values()) < 6,
+              "negative control: with compress, lines of open sessions should be lost: %r" % bad)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@test
+def test_logrotate_under_load_loses_no_line():
+    """Three clients transfer while logrotate -f rotates the xferlog again and
+    again (fewer times than `rotate` keeps). Each round, every client has a
+    session open with a transfer done when the rotation starts, and goes on
+    at once: more transfers in that session, then a new session, racing the
+    rename. The lines across all the files are the transfers done, one each,
+    and every rotation took lines with it."""
+    need_logrotate()
+    d = tempfile.mkdtemp(prefix="ftpsd-logrotate-load-")
+    try:
+        os.chmod(d, 0o755)
+        with Server(XFER_POLICY, tls=False, files={"f.bin": "rotate me\n"}) as srv:
+            logdir = os.path.join(srv.dir, "log")
+            os.mkdir(logdir, 0o755)
+            conf = logrotate_conf(d, os.path.join(logdir, "xferlog"))
+            rounds = int(re.search(r"^\s*rotate (\d+)$", read(conf), re.M).group(1)) - 2
+            state = os.path.join(d, "state")
+            clients = ["127.0.0.%d" % (10 + i) for i in range(3)]
+            barrier = threading.Barrier(len(clients) + 1, timeout=60)
+            done = collections.Counter()
+
+            def login(src):
+                f = ftp_from(srv, src)
+                f.login("alice", "r1ght-one")
+                return f
+
+            def client(src):
+                for _ in range(rounds):
+                    f = login(src)
+                    retr(f)
+                    done[src] += 1
+                    barrier.wait()
+                    for _ in range(2):
+                        retr(f)
+                        done[src] += 1
+                    f.quit()
+                    f = login(src)
+                    retr(f)
+                    done[src] += 1
+                    f.quit()
+
+            def rotator():
+                for _ in range(rounds):
+                    barrier.wait()
+                    rotate(conf, state)
+
+            try:
+                in_parallel(*([(client, src) for src in clients] + [(rotator,)]))
+            except threading.BrokenBarrierError:
+                raise AssertionError("a client or the rotator did not reach its round")
+            wait_sessions_logged(srv, 2 * rounds * len(clients))
+            files = xferlog_lines(logdir)
+        total = sum(done.values())
+        lines = [l for v in files.values() for l in v]
+        check(total == 4 * rounds * len(clients), "transfers done: %d" % total)
+        check(len(lines) == total, "%d xferlog lines for %d transfers: %r"
+              % (len(lines), total, {k: len(v) for k, v in files.items()}))
+        for src, n in done.items():
+            check(sum(l.split()[6] == src for l in lines) == n, "lines of %s" % src)
+        names = ["xferlog"] + ["xferlog.%d" % i for i in range(1, rounds + 1)]
+        check(sorted(files) == sorted(names) and all(files[n] for n in names[1:]),
+              "a rotation without lines, or files other than expected: %r"
+              % {k: len(v) for k, v in files.items()})
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+# ------------------------------------------------------------------- install --
+
+def unit_exec(path):
+    m = re.search(r"^ExecStart=(.*)$", read(path), re.M)
+    return m.group(1) if m else None
+
+
+@test
+def test_make_install_service_files():
+    """`make install` puts every service file where Debian's packages put
+    theirs, with the install's paths; files an admin edits survive a
+    reinstall and an uninstall; nothing else is left behind."""
+    if not which("make"):
+        raise Skip("make not installed")
+    d = tempfile.mkdtemp(prefix="ftpsd-install-svc-")
+    try:
+        contrib = os.path.join(REPO, "contrib")
+        for prefix, sbin, units, doc in (
+                ("/usr/local", "/usr/local/sbin", "usr/local/lib/systemd/system", "usr/local/share/doc"),
+                ("/usr", "/usr/sbin", "lib/systemd/system", "usr/share/doc")):
+            stage = os.path.join(d, prefix.strip("/").replace("/", "-"))
+            make_install(stage, "PREFIX=" + prefix)
+            man = prefix.lstrip("/") + "/share/man"
+            want = {sbin.lstrip("/") + "/ftpsd-inetd", man + "/man5/ftpsd-policy.5",
+                    man + "/man8/ftpsd-inetd.8", "etc/ftpsd/policy.example",
+                    units + "/ftpsd.socket", units + "/ftpsd@.service",
+                    units + "/ftpsd-listenfds.socket", units + "/ftpsd-listenfds@.service",
+                    "etc/fail2ban/filter.d/ftpsd.conf", "etc/fail2ban/jail.d/ftpsd.conf",
+                    "etc/logrotate.d/ftpsd", "etc/xinetd.d/ftpsd",
+                    doc + "/ftpsd/examples/inetd.conf", doc + "/ftpsd/examples/xinetd.d/ftpsd",
+                    doc + "/ftpsd/examples/logrotate.d/ftpsd"}
+            got = files_under(stage)
+            check(got == want, "PREFIX=%s installed %r, expected %r"
+                  % (prefix, sorted(got - want), sorted(want - got)))
+            for rel in want - {sbin.lstrip("/") + "/ftpsd-inetd"}:
+                p = os.path.join(stage, rel)
+                check(os.stat(p).st_mode & 0o7777 == 0o644, "%s mode %o" % (rel, os.stat(p).st_mode))
+                check(not re.search(r"@[a-z_]+dir@", read(p)), "%s has a placeholder left" % rel)
+            for u in ("ftpsd@.service", "ftpsd-listenfds@.service"):
+                check(unit_exec(os.path.join(stage, units, u)) == sbin + "/ftpsd-inetd -f /etc/ftpsd/policy",
+                      "%s ExecStart=%r" % (u, unit_exec(os.path.join(stage, units, u))))
+            xin = read(os.path.join(stage, "etc/xinetd.d/ftpsd"))
+            check(re.search(r"^\s*server\s*=\s*%s/ftpsd-inetd$" % re.escape(sbin), xin, re.M), xin)
+            check(re.search(r"^\s*disable\s*=\s*yes$", xin, re.M), "xinetd service installed on")
+            check(xin == read(os.path.join(stage, doc, "ftpsd/examples/xinetd.d/ftpsd")), "xinetd example")
+            inetd = read(os.path.join(stage, doc, "ftpsd/examples/inetd.conf"))
+            check(re.search(r"^ftp\s.*\s%s/ftpsd-inetd\s+ftpsd-inetd -f /etc/ftpsd/policy$"
+                            % re.escape(sbin), inetd, re.M), inetd)
+            for rel, src in (("etc/fail2ban/filter.d/ftpsd.conf", "fail2ban/filter.d/ftpsd.conf"),
+                             ("etc/fail2ban/jail.d/ftpsd.conf", "fail2ban/jail.d/ftpsd.conf"),
+                             ("etc/logrotate.d/ftpsd", "logrotate.d/ftpsd"),
+                             (doc + "/ftpsd/examples/logrotate.d/ftpsd", "logrotate.d/ftpsd")):
+                check(read(os.path.join(stage, rel)) == read(os.path.join(contrib, src)), rel)
+            jail = read(os.path.join(stage, "etc/fail2ban/jail.d/ftpsd.conf"))
+            check(re.findall(r"^enabled\s*=\s*(\S+)$", jail, re.M) == ["false", "false"],
+                  "both jails must be off as installed")
+
+        # Reinstall over an admin's changes: the xinetd service switched on
+        # and a logrotate path of theirs stay; the fail2ban files (whose
+        # local changes go in *.local) and the units are replaced.
+        stage = os.path.join(d, "usr")
+        xin = os.path.join(stage, "etc/xinetd.d/ftpsd")
+        mine = read(xin).replace("disable\t\t= yes", "disable\t\t= no")
+        check(mine != read(xin), "no disable line to switch")
+        write(xin, mine)
+        lr = os.path.join(stage, "etc/logrotate.d/ftpsd")
+        write(lr, read(lr).replace("/var/log/ftpsd/xferlog", "/srv/log/xferlog"))
+        jail = os.path.join(stage, "etc/fail2ban/jail.d/ftpsd.conf")
+        write(jail, "stale\n")
+        unit = os.path.join(stage, "lib/systemd/system/ftpsd@.service")
+        write(unit, "stale\n")
+        r = make_install(stage, "PREFIX=/usr")
+        check(read(xin) == mine and "/srv/log/xferlog" in read(lr), "install replaced an admin's file")
+        check("kept the existing %s" % xin in r.stdout and "kept the existing %s" % lr in r.stdout,
+              "install should say what it kept:\n" + r.stdout)
+        check(read(jail) == read(os.path.join(contrib, "fail2ban/jail.d/ftpsd.conf")), "jail not replaced")
+        check(unit_exec(unit) == "/usr/sbin/ftpsd-inetd -f /etc/ftpsd/policy", "unit not replaced")
+
+        # Uninstall: everything but the two changed files goes.
+        r = make_uninstall(stage, "PREFIX=/usr")
+        check(files_under(stage) == {"etc/xinetd.d/ftpsd", "etc/logrotate.d/ftpsd"},
+              "uninstall left %r" % sorted(files_under(stage)))
+        check("kept %s" % xin in r.stdout, "uninstall should say what it kept:\n" + r.stdout)
+        # Unchanged, they go too.
+        local = os.path.join(d, "usr-local")
+        make_uninstall(local, "PREFIX=/usr/local")
+        check(files_under(local) == set(), "uninstall left %r" % sorted(files_under(local)))
+
+        # An empty directory variable skips that group; sysconfdir moves the rest.
+        skip = os.path.join(d, "skip")
+        make_install(skip, "PREFIX=/usr", "sysconfdir=/opt/etc", "fail2bandir=", "xinetddir=",
+                     "logrotatedir=", "systemdunitdir=", "docdir=")
+        check(files_under(skip) == {"usr/sbin/ftpsd-inetd", "usr/share/man/man5/ftpsd-policy.5",
+                                    "usr/share/man/man8/ftpsd-inetd.8", "opt/etc/ftpsd/policy.example"},
+              "with every service directory empty: %r" % sorted(files_under(skip)))
+        etc = os.path.join(d, "etc")
+        make_install(etc, "PREFIX=/usr", "sysconfdir=/opt/etc")
+        check(os.path.isfile(os.path.join(etc, "opt/etc/fail2ban/jail.d/ftpsd.conf")), "fail2bandir")
+        check(unit_exec(os.path.join(etc, "lib/systemd/system/ftpsd@.service"))
+              == "/usr/sbin/ftpsd-inetd -f /opt/etc/ftpsd/policy", "sysconfdir in the unit")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
