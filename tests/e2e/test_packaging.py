@@ -823,9 +823,14 @@ def test_logrotate_under_load_loses_no_line():
               % (len(lines), total, {k: len(v) for k, v in files.items()}))
         for src, n in done.items():
             check(sum(l.split()[6] == src for l in lines) == n, "lines of %s" % src)
+        # Only rotation's files, and rotations did happen with lines in them.
+        # Not every round's: on a loaded machine all of a round's new
+        # sessions may open the file just before the previous rename, and
+        # logrotate (missingok) then rightly finds no xferlog to rotate.
         names = ["xferlog"] + ["xferlog.%d" % i for i in range(1, rounds + 1)]
-        check(sorted(files) == sorted(names) and all(files[n] for n in names[1:]),
-              "a rotation without lines, or files other than expected: %r"
+        rotated = [n for n in names[1:] if files.get(n)]
+        check(set(files) <= set(names) and len(rotated) >= 2,
+              "files other than rotation's, or no rotation took lines: %r"
               % {k: len(v) for k, v in files.items()})
     finally:
         shutil.rmtree(d, ignore_errors=True)
