@@ -6,7 +6,8 @@
  * so the client sees the connection end when the session ends.
  *
  *   DIR/pid.CHILD      written when the child starts (empty)
- *   DIR/rusage.CHILD   "utime_s stime_s maxrss_kib exit_status" after wait4()
+ *   DIR/rusage.CHILD   "utime_s stime_s maxrss_kib exit_status minor_faults" after
+ *                      the last descendant has exited
  *
  * Why wait4 and not /proc/PID/stat: the session's CPU time is only complete
  * once it has exited, and by then /proc/PID is gone; wait4's rusage is the
@@ -81,8 +82,9 @@ int main(int argc, char **argv)
         perror("rusage_exec: result file");
         return 1;
     }
-    fprintf(f, "%ld.%06ld %ld.%06ld %ld %d\n", (long)ru.ru_utime.tv_sec, (long)ru.ru_utime.tv_usec,
-            (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec, ru.ru_maxrss, status);
+    fprintf(f, "%ld.%06ld %ld.%06ld %ld %d %ld\n", (long)ru.ru_utime.tv_sec,
+            (long)ru.ru_utime.tv_usec, (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec,
+            ru.ru_maxrss, status, ru.ru_minflt);
     fclose(f);
     /* Renamed into place whole: the reader never sees a partial line. */
     return rename(tmp, path) == 0 ? 0 : 1;
