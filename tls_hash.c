@@ -219,7 +219,17 @@ bool tls_hash_hmac_chain(struct tls_hash_hmac *h, unsigned char u[TLS_HASH_SHA25
 bool tls_hash_pbkdf2_mbedtls(const unsigned char *pw, size_t pwlen, const unsigned char *salt,
                              size_t saltlen, uint32_t iterations, unsigned char *out, size_t outlen)
 {
-#if MBEDTLS_VERSION_NUMBER < 0x03000000
+    /* A trimmed mbed TLS may lack PKCS#5; ftpsd itself never needs it. */
+#if !defined(MBEDTLS_PKCS5_C)
+    (void)pw;
+    (void)pwlen;
+    (void)salt;
+    (void)saltlen;
+    (void)iterations;
+    (void)out;
+    (void)outlen;
+    return false;
+#elif MBEDTLS_VERSION_NUMBER < 0x03000000
     mbedtls_md_context_t md;
     const mbedtls_md_info_t *info = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
     int ret;

@@ -52,7 +52,8 @@ bool tls_hash_hmac_chain(struct tls_hash_hmac *h, unsigned char u[TLS_HASH_SHA25
 void tls_hash_hmac_free(struct tls_hash_hmac *h);
 
 /* PBKDF2-HMAC-SHA256 by mbed TLS's own mbedtls_pkcs5_pbkdf2_hmac(_ext): the
- * reference the tests and bench/ compare passwd.c's against. */
+ * reference the tests and bench/ compare passwd.c's against. False on a
+ * failure or where the build has no MBEDTLS_PKCS5_C. */
 bool tls_hash_pbkdf2_mbedtls(const unsigned char *pw, size_t pwlen, const unsigned char *salt,
                              size_t saltlen, uint32_t iterations, unsigned char *out,
                              size_t outlen);
