@@ -1,6 +1,7 @@
 # ftpsd — build, test, demo. `make` builds ./ftpsd-inetd against Debian's
-# mbed TLS 2.28; `make MBEDTLS_SRC=DIR` against an mbed TLS source tree
-# (3.6, built here); `make STATIC_MBEDTLS=1` links mbed TLS statically.
+# mbed TLS 2.28 (linked statically when its .a files are installed;
+# `make STATIC_MBEDTLS=0` for the shared libraries); `make MBEDTLS_SRC=DIR`
+# against an mbed TLS source tree (3.6, built here).
 
 CC ?= cc
 BUILD ?= build
@@ -37,6 +38,15 @@ else
   MBEDTLS_CFLAGS :=
   MBEDTLS_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
 endif
+# Static by default where the .a files are (Debian's libmbedtls-dev ships
+# them): every session is a new process, and mapping and relocating three
+# shared objects cost it 0.2 ms of CPU and 16 page faults more (bench/cost,
+# README "What a session costs"). A distribution package that wants mbed
+# TLS's security updates to reach ftpsd without a rebuild sets
+# STATIC_MBEDTLS=0.
+ifeq ($(STATIC_MBEDTLS),)
+  STATIC_MBEDTLS := $(if $(wildcard $(shell $(CC) -print-file-name=libmbedcrypto.a)),1,0)
+endif
 ifeq ($(STATIC_MBEDTLS),1)
   ifeq ($(MBEDTLS_SRC),)
     MBEDTLS_LIBS := -Wl,-Bstatic -lmbedtls -lmbedx509 -lmbedcrypto -Wl,-Bdynamic
@@ -65,7 +75,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
-.PHONY: tls-scan bench-quick all deps clean check check-unit check-e2e check-asan check-mbedtls36 lint demo install \
+.PHONY: bench-vs-vsftpd tls-scan bench-quick all deps clean check check-unit check-e2e check-asan check-mbedtls36 lint demo install \
         fuzz bench interop-report
 
 all: $(BIN)
@@ -142,7 +152,14 @@ bench: bench-quick
 
 bench-quick: all
 	python3 bench/session ./ftpsd-inetd
+	python3 bench/cost ftpsd=./ftpsd-inetd
 	sh bench/handshake
+
+# What a short session costs the server, against vsftpd in the same run
+# (apt-get install vsftpd; it is run under systemd-socket-activate, never
+# enabled). About a minute; the table is the README's "What a session costs".
+bench-vs-vsftpd: all
+	python3 bench/cost --vs-vsftpd ftpsd=./ftpsd-inetd
 
 clean:
 	rm -rf build build-san build-mbedtls-src ftpsd-inetd

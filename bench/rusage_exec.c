@@ -6,16 +6,23 @@
  * so the client sees the connection end when the session ends.
  *
  *   DIR/pid.CHILD      written when the child starts (empty)
- *   DIR/rusage.CHILD   "utime_s stime_s maxrss_kib exit_status" after wait4()
+ *   DIR/rusage.CHILD   "utime_s stime_s maxrss_kib exit_status minor_faults" after
+ *                      the last descendant has exited
  *
  * Why wait4 and not /proc/PID/stat: the session's CPU time is only complete
  * once it has exited, and by then /proc/PID is gone; wait4's rusage is the
- * exact final utime/stime (and ru_maxrss = the process's VmHWM). Not a test.
+ * exact final utime/stime (and ru_maxrss = the process's VmHWM). This
+ * process is a child subreaper and waits for every descendant, so a server
+ * that forks (vsftpd's privilege-separated halves, whose parent may exit
+ * before its child) is accounted whole: the figures are getrusage's
+ * RUSAGE_CHILDREN once the last one has gone. Not a test.
  * Build: cc -O2 -o rusage_exec rusage_exec.c */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +32,10 @@ int main(int argc, char **argv)
     if (argc < 3) {
         fprintf(stderr, "usage: rusage_exec DIR COMMAND [ARG...]\n");
         return 2;
+    }
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+        perror("rusage_exec: PR_SET_CHILD_SUBREAPER");
+        return 1;
     }
     pid_t pid = fork();
     if (pid < 0) {
@@ -51,9 +62,15 @@ int main(int argc, char **argv)
     if (fd >= 0) {
         close(fd);
     }
-    int status = 0;
+    int status = 0, st;
+    pid_t w;
+    while ((w = wait4(-1, &st, 0, NULL)) > 0 || (w < 0 && errno == EINTR)) {
+        if (w == pid) {
+            status = st;
+        }
+    }
     struct rusage ru;
-    if (wait4(pid, &status, 0, &ru) != pid) {
+    if (errno != ECHILD || getrusage(RUSAGE_CHILDREN, &ru) != 0) {
         perror("rusage_exec: wait4");
         return 1;
     }
@@ -65,8 +82,9 @@ int main(int argc, char **argv)
         perror("rusage_exec: result file");
         return 1;
     }
-    fprintf(f, "%ld.%06ld %ld.%06ld %ld %d\n", (long)ru.ru_utime.tv_sec, (long)ru.ru_utime.tv_usec,
-            (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec, ru.ru_maxrss, status);
+    fprintf(f, "%ld.%06ld %ld.%06ld %ld %d %ld\n", (long)ru.ru_utime.tv_sec,
+            (long)ru.ru_utime.tv_usec, (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec,
+            ru.ru_maxrss, status, ru.ru_minflt);
     fclose(f);
     /* Renamed into place whole: the reader never sees a partial line. */
     return rename(tmp, path) == 0 ? 0 : 1;

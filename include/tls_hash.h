@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <mbedtls/sha256.h>
 #if defined(MBEDTLS_SHA512_C)
@@ -41,8 +42,21 @@ bool tls_hash_hmac_setup(struct tls_hash_hmac *h, const unsigned char *key, size
 /* out = HMAC(key, a || b); b may be empty. out may alias a. */
 bool tls_hash_hmac_run(struct tls_hash_hmac *h, const unsigned char *a, size_t alen,
                        const unsigned char *b, size_t blen, unsigned char out[TLS_HASH_SHA256_LEN]);
+/* PBKDF2's chain (RFC 8018 §5.2, F): from u = U_1, computes U_2 ..
+ * U_{count+1} = HMAC(key, previous U), XORs each into t, and leaves the
+ * last in u. Two SHA-256 compressions per step, no more. False only on a
+ * library failure. */
+bool tls_hash_hmac_chain(struct tls_hash_hmac *h, unsigned char u[TLS_HASH_SHA256_LEN],
+                         uint32_t count, unsigned char t[TLS_HASH_SHA256_LEN]);
 /* Wipes and frees the keyed states. */
 void tls_hash_hmac_free(struct tls_hash_hmac *h);
+
+/* PBKDF2-HMAC-SHA256 by mbed TLS's own mbedtls_pkcs5_pbkdf2_hmac(_ext): the
+ * reference the tests and bench/ compare passwd.c's against. False on a
+ * failure or where the build has no MBEDTLS_PKCS5_C. */
+bool tls_hash_pbkdf2_mbedtls(const unsigned char *pw, size_t pwlen, const unsigned char *salt,
+                             size_t saltlen, uint32_t iterations, unsigned char *out,
+                             size_t outlen);
 
 /* The largest digest (SHA-512). */
 #define TLS_DIGEST_MAX 64

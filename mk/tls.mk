@@ -3,7 +3,7 @@
 #   make check-tls MBEDTLS_SRC=DIR      the same against an mbed TLS source tree (3.6)
 #   make bench-tools                    the helpers bench/handshake runs
 
-BENCH_BINS := $(BUILD)/bench/hs_bench $(BUILD)/bench/aead_speed
+BENCH_BINS := $(BUILD)/bench/hs_bench $(BUILD)/bench/aead_speed $(BUILD)/bench/pbkdf2_speed
 
 .PHONY: check-tls bench-tools
 
@@ -23,3 +23,7 @@ $(BUILD)/bench/hs_bench: bench/hs_bench.c tests/unit/tls_client.h $(LIBFTPSD) | 
 
 $(BUILD)/bench/aead_speed: bench/aead_speed.c $(MBEDTLS_A) | $(BUILD)/bench
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(MBEDTLS_LIBS)
+
+$(BUILD)/bench/pbkdf2_speed: bench/pbkdf2_speed.c $(LIBFTPSD) | $(BUILD)/bench
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(LIBFTPSD) \
+	    $(MBEDTLS_LIBS)

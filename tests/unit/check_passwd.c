@@ -1,6 +1,7 @@
 /* Unit tests for passwords: pol_parse_pbkdf2 (every accepted form and every
  * kind of bad string), pw_pbkdf2_sha256 against known answers (RFC 7914 §11
- * and Python's hashlib), pw_verify, pw_waste and pw_hash_string's round trip
+ * and Python's hashlib) and against mbed TLS's own PBKDF2 for random
+ * inputs, pw_verify, pw_waste and pw_hash_string's round trip
  * through the parser. Table-driven (STYLE.md habit 15). */
 #include <check.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 
 #include "passwd.h"
 #include "policy.h"
+#include "tls_hash.h"
 #include "vectors_pbkdf2.h"
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -176,6 +178,44 @@ START_TEST(test_prefix_and_args)
 }
 END_TEST
 
+/* Random passwords (empty, shorter and longer than the 64-byte block, which
+ * HMAC hashes first), salts, iteration counts and output lengths (one to
+ * four blocks, partial last block): bit for bit what mbed TLS's
+ * mbedtls_pkcs5_pbkdf2_hmac(_ext) computes. A fixed-seed generator, so a
+ * failure names a case that can be re-run. */
+static uint32_t rnd_state = 0x2545F491u;
+
+static uint32_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 17;
+    rnd_state ^= rnd_state << 5;
+    return rnd_state;
+}
+
+START_TEST(test_against_mbedtls)
+{
+    unsigned char pw[150], salt[90], a[128], b[128];
+
+    for (int n = 0; n < 200; n++) {
+        size_t pwlen = rnd() % sizeof(pw), saltlen = rnd() % sizeof(salt);
+        size_t outlen = 1 + rnd() % sizeof(a);
+        uint32_t iter = 1 + rnd() % (n < 190 ? 40 : 3000);
+
+        for (size_t i = 0; i < pwlen; i++) {
+            pw[i] = (unsigned char)rnd();
+        }
+        for (size_t i = 0; i < saltlen; i++) {
+            salt[i] = (unsigned char)rnd();
+        }
+        ck_assert(pw_pbkdf2_sha256(pw, pwlen, salt, saltlen, iter, a, outlen));
+        ck_assert(tls_hash_pbkdf2_mbedtls(pw, pwlen, salt, saltlen, iter, b, outlen));
+        ck_assert_msg(memcmp(a, b, outlen) == 0, "case %d: pw %zu salt %zu c=%u dkLen %zu", n,
+                      pwlen, saltlen, (unsigned)iter, outlen);
+    }
+}
+END_TEST
+
 /* ------------------------------------------------------------- pw_verify */
 
 struct verify_case {
@@ -290,6 +330,7 @@ static Suite *passwd_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_vectors, 0, N(pbkdf2_vectors));
     tcase_add_test(tc, test_prefix_and_args);
+    tcase_add_test(tc, test_against_mbedtls);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("verify");
