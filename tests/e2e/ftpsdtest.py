@@ -403,5 +403,11 @@ def proc_status(pid):
     return out
 
 
+def build_has_tls13():
+    """True if the binary under test is built with mbed TLS 3 (TLS 1.3)."""
+    r = subprocess.run([BIN, "-V"], capture_output=True, text=True, timeout=30)
+    return "mbed TLS 3." in r.stdout
+
+
 def which(name):
     return shutil.which(name)

@@ -14,15 +14,10 @@ import subprocess
 import threading
 import time
 
-from ftpsdtest import (BIN, IS_ROOT, RUN_AS, Server, Skip, check, expect_code, hash_password,
-                       insecure_context, make_cert, test, which)
+from ftpsdtest import (BIN, IS_ROOT, RUN_AS, Server, Skip, build_has_tls13, check, expect_code,
+                       hash_password, insecure_context, make_cert, test, which)
 
 PW = hash_password("pw")
-
-
-def build_has_tls13():
-    r = subprocess.run([BIN, "-V"], capture_output=True, text=True, timeout=10)
-    return "mbed TLS 3." in r.stdout
 
 
 def tls_policy(extra="", users=None):
