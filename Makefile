@@ -58,7 +58,15 @@ ifneq ($(SANITIZE),)
   LDFLAGS += -fsanitize=address,undefined
   HARDEN := -fstack-protector-strong -fPIE
 endif
-CPPFLAGS := $(MBEDTLS_CFLAGS) $(CPPFLAGS)
+# An mbed TLS configuration header instead of the library's own (the router
+# build's include/mbedtls_config_router.h, mk/embedded.mk). mbed TLS and
+# ftpsd are compiled against the same one: structure layouts depend on it.
+# The second form survives one more shell (the mbed TLS sub-make's CFLAGS).
+ifneq ($(MBEDTLS_CONFIG),)
+  MBEDTLS_CONFIG_DEF := -DMBEDTLS_CONFIG_FILE='"$(abspath $(MBEDTLS_CONFIG))"'
+  MBEDTLS_CONFIG_DEF_SUB := -DMBEDTLS_CONFIG_FILE='\"$(abspath $(MBEDTLS_CONFIG))\"'
+endif
+CPPFLAGS := $(MBEDTLS_CFLAGS) $(MBEDTLS_CONFIG_DEF) $(CPPFLAGS)
 
 ifeq ($(BUILD),build)
   BIN := ftpsd-inetd
@@ -100,7 +108,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIBFTPSD) | $(BUIL
 MBEDTLS_SRC_CFLAGS ?= -O2 -fPIE
 ifneq ($(MBEDTLS_SRC),)
 $(MBEDTLS_A):
-	$(MAKE) -C $(MBEDTLS_SRC) -j2 lib CFLAGS="$(MBEDTLS_SRC_CFLAGS)"
+	$(MAKE) -C $(MBEDTLS_SRC) -j2 lib CFLAGS="$(MBEDTLS_SRC_CFLAGS) $(MBEDTLS_CONFIG_DEF_SUB)"
 endif
 
 # The house rules a compiler does not check (mk/lint.py): no unbounded
