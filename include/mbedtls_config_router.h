@@ -79,6 +79,7 @@
 #define MBEDTLS_PK_C                      /* keys */
 #define MBEDTLS_PK_PARSE_C                /* reading the key file */
 #define MBEDTLS_PK_WRITE_C                /* --gen-cert writes the key; public keys compared */
+#define MBEDTLS_PKCS5_C /* an encrypted PKCS#8 key is reported as such; PBKDF2 reference */
 
 /* ---- X.509, PEM, ASN.1 */
 #define MBEDTLS_X509_USE_C       /* certificates */

@@ -31,13 +31,15 @@ EMBEDDED_MBEDTLS_CONFIG ?= include/mbedtls_config_router.h
 # -Os as OpenWrt builds its packages; no unwind tables: C needs none, and
 # they were 57 KB of the binary.
 EMBEDDED_OPT ?= -Os -g -fno-asynchronous-unwind-tables -fno-unwind-tables
-EMBEDDED_MBEDTLS_CFLAGS ?= $(EMBEDDED_OPT) -fPIE -ffunction-sections -fdata-sections
+EMBEDDED_MBEDTLS_CFLAGS ?= $(EMBEDDED_OPT) $(EMBEDDED_PIC) -ffunction-sections -fdata-sections
+EMBEDDED_PIC := -fPIE
 
 ifeq ($(SHARED_MBEDTLS),1)
   # Against the shared libraries the device already has, compiled with
   # their own configuration (a binary must see the library's structure
   # layouts); OpenWrt's libmbedtls is built with its own, not ours.
   EMBEDDED_MBEDTLS_CONFIG :=
+  EMBEDDED_PIC := -fPIC
   EMBEDDED_TREE := $(EMBEDDED_DIR)/shared
 else ifeq ($(EMBEDDED_MBEDTLS_CONFIG),)
   EMBEDDED_TREE := $(EMBEDDED_DIR)/default
