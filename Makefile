@@ -106,8 +106,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIBFTPSD) | $(BUIL
 
 # mbed TLS from source (3.6 LTS): `make check MBEDTLS_SRC=build/mbedtls-3.6.6`
 MBEDTLS_SRC_CFLAGS ?= -O2 -fPIE
+# Objects compiled with other flags first (the router build: the bulk
+# ciphers and SHA-256 at -O2 in an -Os library); `lib` then keeps them.
+MBEDTLS_SRC_FAST_OBJS ?=
+MBEDTLS_SRC_FAST_CFLAGS ?= -O2 -fPIE
 ifneq ($(MBEDTLS_SRC),)
 $(MBEDTLS_A):
+	$(if $(MBEDTLS_SRC_FAST_OBJS),$(MAKE) -C $(MBEDTLS_SRC)/library $(MBEDTLS_SRC_FAST_OBJS) \
+	    CFLAGS="$(MBEDTLS_SRC_FAST_CFLAGS) $(MBEDTLS_CONFIG_DEF_SUB)")
 	$(MAKE) -C $(MBEDTLS_SRC) -j2 lib CFLAGS="$(MBEDTLS_SRC_CFLAGS) $(MBEDTLS_CONFIG_DEF_SUB)"
 endif
 

@@ -33,6 +33,12 @@ EMBEDDED_MBEDTLS_CONFIG ?= include/mbedtls_config_router.h
 EMBEDDED_OPT ?= -Os -g -fno-asynchronous-unwind-tables -fno-unwind-tables
 EMBEDDED_MBEDTLS_CFLAGS ?= $(EMBEDDED_OPT) $(EMBEDDED_PIC) -ffunction-sections -fdata-sections
 EMBEDDED_PIC := -fPIE
+# -Os halves ChaCha20-Poly1305's speed (481 -> 226 MB/s here), the bulk
+# cipher where the kernel has no TLS: the record ciphers and SHA-256
+# (PBKDF2 logins) stay at -O2, for 3.4 KB.
+EMBEDDED_FAST_OBJS ?= chacha20.o poly1305.o chachapoly.o aes.o gcm.o sha256.o
+EMBEDDED_FAST_CFLAGS ?= -O2 -g -fno-asynchronous-unwind-tables -fno-unwind-tables $(EMBEDDED_PIC) \
+    -ffunction-sections -fdata-sections
 
 ifeq ($(SHARED_MBEDTLS),1)
   # Against the shared libraries the device already has, compiled with
@@ -58,7 +64,8 @@ EMBEDDED_MBEDTLS_LIB := $(abspath $(EMBEDDED_MBEDTLS))/library
 # sections let the linker drop the parts of mbed TLS the server never calls.
 EMBEDDED_MAKE_ARGS = MBEDTLS_SRC=$(EMBEDDED_MBEDTLS) BUILD=$(EMBEDDED_TREE)/obj \
     MBEDTLS_CONFIG=$(EMBEDDED_MBEDTLS_CONFIG) OPT="$(EMBEDDED_OPT)" \
-    MBEDTLS_SRC_CFLAGS="$(EMBEDDED_MBEDTLS_CFLAGS)"
+    MBEDTLS_SRC_CFLAGS="$(EMBEDDED_MBEDTLS_CFLAGS)" \
+    MBEDTLS_SRC_FAST_OBJS="$(EMBEDDED_FAST_OBJS)" MBEDTLS_SRC_FAST_CFLAGS="$(EMBEDDED_FAST_CFLAGS)"
 ifeq ($(SHARED_MBEDTLS),1)
   EMBEDDED_MAKE_ARGS += SHARED=1 \
       MBEDTLS_LIBS="-L$(EMBEDDED_MBEDTLS_LIB) -lmbedtls -lmbedx509 -lmbedcrypto \
