@@ -16,7 +16,10 @@
  * TLS 1.3 in mbed TLS 3.6 needs the PSA crypto core (its key schedule and
  * ECDHE go through PSA); the PSA algorithms are derived from the legacy
  * options below (no MBEDTLS_PSA_CRYPTO_CONFIG), so PSA holds exactly the
- * same algorithms and nothing more. */
+ * same algorithms and nothing more. Deliberately off: MBEDTLS_USE_PSA_CRYPTO
+ * (TLS 1.2 through PSA as well: 13 KB more), MBEDTLS_ERROR_C (13 KB of
+ * strings; tls_fmt_error prints the code), AES-NI (the kernel does bulk AES
+ * where it has kTLS, and routers have none), the TLS client. */
 #ifndef FTPSD_MBEDTLS_CONFIG_ROUTER_H
 #define FTPSD_MBEDTLS_CONFIG_ROUTER_H
 
