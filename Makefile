@@ -122,7 +122,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
-.PHONY: bench-vs-vsftpd tls-scan bench-quick all deps clean check check-unit check-e2e check-asan check-mbedtls36 lint demo install \
+.PHONY: check-buildflags bench-vs-vsftpd tls-scan bench-quick all deps clean check check-unit check-e2e check-asan check-mbedtls36 lint demo install \
         fuzz bench interop-report
 
 all: $(BIN)
@@ -173,6 +173,12 @@ check: deps
 check-asan: deps
 	$(MAKE) WERROR=-Werror SANITIZE=1 all
 	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) WERROR=-Werror SANITIZE=1 check-unit check-e2e
+
+# Packagers' flags (OpenWrt's, Debian's dpkg-buildflags) keep the project's
+# flags and the binary's hardening (tests/buildflags.py reads the ELF). Four
+# builds in temporary directories: a few minutes, so not part of `check`.
+check-buildflags:
+	python3 tests/buildflags.py
 
 # 3.6 LTS from the tarball in ../shared/third_party
 MBEDTLS36_TGZ ?= ../shared/third_party/mbedtls-3.6.6-src.tar.gz
