@@ -10,7 +10,7 @@ reads each result back:
                    the environment as debhelper exports them, hardening=+all,
                    STATIC_MBEDTLS=0 as a Debian package links mbed TLS
   project          plain `make`: the project's own flags and FORTIFY level
-From the flags each build recorded ($BUILD/.flags): -std=c11, the warnings,
+From the compile and link commands make printed: -std=c11, the warnings,
 -D_GNU_SOURCE, the hardening options, -fPIE/-pie and --gc-sections are
 there; -Werror only where the project's own build asked for it; exactly one
 _FORTIFY_SOURCE definition, the caller's when they set one. From the ELF
@@ -36,11 +36,12 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 FINDINGS = []
 CET_LINKABLE = False
-MAKE = ["nice", "-n", "10", "make", "-s", "-C", ROOT, "-j2"]
+MAKE = ["nice", "-n", "10", "make", "--no-print-directory", "-C", ROOT, "-j2"]
 OPENWRT_CFLAGS = "-Os -pipe -D_FORTIFY_SOURCE=1"
-OWN_FLAGS = ["-std=c11", "-Wall", "-Wextra", "-Wformat=2", "-Wshadow", "-D_GNU_SOURCE",
-             "-D_FILE_OFFSET_BITS=64", "-fstack-protector-strong", "-fPIE", "-pie",
-             "-Wl,-z,relro,-z,now", "-Wl,--gc-sections", "-ffunction-sections"]
+OWN_CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Wformat=2", "-Wshadow", "-D_GNU_SOURCE",
+              "-D_FILE_OFFSET_BITS=64", "-fstack-protector-strong", "-fPIE", "-ffunction-sections"]
+OWN_LDFLAGS = ["-pie", "-Wl,-z,relro,-z,now", "-Wl,--gc-sections"]
+CC = os.environ.get("CC", "cc")
 
 
 def finding(build, text):
@@ -63,8 +64,7 @@ def clean_env(**extra):
 
 
 def probed(option):
-    cc = os.environ.get("CC", "cc")
-    r = run([cc, "-Werror", option, "-x", "c", "-c", "-o", os.devnull, os.devnull])
+    r = run(CC.split() + ["-Werror", option, "-x", "c", "-c", "-o", os.devnull, os.devnull])
     return r.returncode == 0
 
 
@@ -92,25 +92,33 @@ def cet_linkable(tmp):
     return r.returncode == 0 and "IBT, SHSTK" in readelf("-n", exe)
 
 
-def check_flags(name, build, want_werror, fortify):
-    """The command line the Makefile recorded for this build."""
-    try:
-        with open(os.path.join(build, ".flags")) as f:
-            words = f.read().split()
-    except OSError as e:
-        finding(name, "no recorded flags: %s" % e)
+def check_flags(name, output, want_werror, fortify):
+    """The compile and link commands make printed for this build."""
+    lines = [l.split() for l in output.splitlines() if l.startswith(CC.split()[0] + " ")]
+    compiles = [w for w in lines if "-c" in w]
+    links = [w for w in lines if "-c" not in w and "-o" in w and
+             w[w.index("-o") + 1].endswith("/ftpsd-inetd")]
+    if not compiles or len(links) != 1:
+        finding(name, "no compile or link command in make's output")
         return
-    for w in OWN_FLAGS:
-        if w not in words:
-            finding(name, "the project's %s is missing" % w)
-    for opt in ("-fstack-clash-protection", "-fcf-protection"):
-        if probed(opt) and opt not in words:
-            finding(name, "%s is supported by the compiler but missing" % opt)
-    if ("-Werror" in words) != want_werror:
-        finding(name, "-Werror %s" % ("missing" if want_werror else "present in a packager's build"))
-    defs = [w for w in words if w.startswith("-D_FORTIFY_SOURCE")]
-    if defs != [fortify]:
-        finding(name, "_FORTIFY_SOURCE definitions %s, expected exactly [%s]" % (defs, fortify))
+    for words in compiles:
+        obj = words[words.index("-o") + 1]
+        for w in OWN_CFLAGS:
+            if w not in words:
+                finding(name, "%s: the project's %s is missing" % (obj, w))
+        for opt in ("-fstack-clash-protection", "-fcf-protection"):
+            if probed(opt) and opt not in words:
+                finding(name, "%s: %s is supported by the compiler but missing" % (obj, opt))
+        if ("-Werror" in words) != want_werror:
+            finding(name, "%s: -Werror %s" % (obj, "missing" if want_werror
+                                              else "present in a packager's build"))
+        defs = [w for w in words if w.startswith("-D_FORTIFY_SOURCE")]
+        if defs != [fortify]:
+            finding(name, "%s: _FORTIFY_SOURCE definitions %s, expected exactly [%s]"
+                    % (obj, defs, fortify))
+    for w in OWN_LDFLAGS:
+        if w not in links[0]:
+            finding(name, "link: the project's %s is missing" % w)
 
 
 def readelf(*args):
@@ -156,7 +164,7 @@ def build(name, tmp, args, env, want_werror, fortify, want_cet_binary=False):
     if r.returncode != 0:
         finding(name, "the build failed:\n" + (r.stdout + r.stderr)[-3000:])
         return
-    check_flags(name, out, want_werror, fortify)
+    check_flags(name, r.stdout, want_werror, fortify)
     check_elf(name, os.path.join(out, "ftpsd-inetd"), out, want_cet_binary)
 
 
