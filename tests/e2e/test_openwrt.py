@@ -128,8 +128,11 @@ def test_openwrt_build_steps_dry_run():
             "MAKE": "make -n", "PKG_JOBS": "-j1",
             "MAKE_FLAGS": 'CC="cc" CROSS="" ARCH="x86_64"',
         })
+        # Under `make check` the parent make's command-line variables
+        # (WERROR=-Werror) are in the environment: not in an SDK's.
         env = {k: v for k, v in os.environ.items()
-               if k not in ("CFLAGS", "CPPFLAGS", "LDFLAGS", "MAKEFLAGS", "MAKELEVEL")}
+               if k not in ("CFLAGS", "CPPFLAGS", "LDFLAGS", "WERROR", "MAKEFLAGS", "MFLAGS",
+                            "MAKELEVEL", "MAKEOVERRIDES")}
         printed = "".join(sh(cmd, PKG, env=env) for cmd in recipe(b["Build/Compile"], values))
         cc = [l for l in printed.splitlines() if l.startswith("cc ") and " -c " in l]
         link = [l for l in printed.splitlines() if l.startswith("cc ") and "-o " in l
