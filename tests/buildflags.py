@@ -57,8 +57,8 @@ def clean_env(**extra):
     """The caller's environment without any flags of its own: each case
     says exactly what the packager passes."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("CFLAGS", "CPPFLAGS", "LDFLAGS", "WERROR", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES",
-                        "MAKELEVEL")}
+           if k not in ("CFLAGS", "CPPFLAGS", "LDFLAGS", "WERROR", "MAKEFLAGS", "MFLAGS",
+                        "MAKEOVERRIDES", "MAKELEVEL")}
     env.update(extra)
     return env
 

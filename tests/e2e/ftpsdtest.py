@@ -244,8 +244,9 @@ class Server:
             # through a script.
             launcher = os.path.join(self.dir, "launch")
             with open(launcher, "w") as f:
+                redirect = " 2>>" + shlex.quote(self.errlog) if to_stderr else ""
                 f.write("#!/bin/sh\nexec %s%s\n" % (" ".join(shlex.quote(a) for a in argv),
-                                                     " 2>>" + shlex.quote(self.errlog) if to_stderr else ""))
+                                                     redirect))
             os.chmod(launcher, 0o755)
             argv = [launcher]
         v6 = ":" in self.host

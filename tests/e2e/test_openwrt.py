@@ -187,7 +187,8 @@ def test_openwrt_install_step_into_destdir():
         want = {"/usr/sbin/ftpsd-inetd": 0o755, "/usr/sbin/ftpsd-keygen": 0o755,
                 "/etc/ftpsd/policy.example": 0o644, "/etc/xinetd.d/ftpsd": 0o644,
                 "/etc/uci-defaults/90-ftpsd": 0o755, "/usr/share/ftpsd/inetd.conf": 0o644}
-        check(got == want, "installed %s, expected %s" % (sorted(got.items()), sorted(want.items())))
+        check(got == want, "installed %s, expected %s"
+              % (sorted(got.items()), sorted(want.items())))
         conf = [l.strip() for l in blocks(makefile())["Package/ftpsd/conffiles"] if l.strip()]
         for path in got:
             if path.startswith("/etc/") and not path.startswith("/etc/uci-defaults/"):
