@@ -20,7 +20,7 @@ LIB_SRCS := $(filter-out ftpsd-inetd.c,$(SRCS))
 # on the command line or in the environment) are used as given and never
 # replace the project's own, which live in FTPSD_*: the caller's come last
 # so that their -O, -g, -W and -f choices win. `make check-buildflags`
-# (tests/buildflags.sh) builds with OpenWrt's and Debian's flags and reads
+# (tests/buildflags.py) builds with OpenWrt's and Debian's flags and reads
 # the hardening back from the ELF.
 CFLAGS ?= -O2 -g
 # -Werror is the project's own checks' (check, lint, check-asan and the
