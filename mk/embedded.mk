@@ -24,12 +24,12 @@ embedded:
 	@command -v $(MUSL_CC) >/dev/null || \
 	    { echo "embedded: $(MUSL_CC) not found (Debian: apt-get install musl-tools)"; exit 1; }
 	@[ -d $(EMBEDDED_MBEDTLS) ] || { mkdir -p $(EMBEDDED_DIR) && tar -xzf $(MBEDTLS36_TGZ) -C $(EMBEDDED_DIR)/; }
-	@# Command-line variables reach the mbed TLS sub-make too (CC) and
-	@# replace the glibc build's -pie link (LDFLAGS). Function sections let
-	@# the linker drop the parts of mbed TLS the server never calls.
+	@# Command-line variables reach the mbed TLS sub-make too (CC);
+	@# PIE_LDFLAGS replaces the glibc build's -pie link. Function sections
+	@# let the linker drop the parts of mbed TLS the server never calls.
 	$(MAKE) CC=$(MUSL_CC) MBEDTLS_SRC=$(EMBEDDED_MBEDTLS) BUILD=$(EMBEDDED_DIR)/obj \
 	    MBEDTLS_SRC_CFLAGS='-O2 -fPIE -ffunction-sections -fdata-sections' \
-	    LDFLAGS='-static -Wl,-z,relro,-z,now -Wl,--gc-sections' $(EMBEDDED_BIN)
+	    PIE_LDFLAGS=-static $(EMBEDDED_BIN)
 	-@size $(EMBEDDED_BIN)
 
 check-embedded: embedded

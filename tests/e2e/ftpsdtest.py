@@ -14,6 +14,7 @@ import hashlib
 import os
 import pwd
 import random
+import shlex
 import shutil
 import signal
 import socket
@@ -87,6 +88,48 @@ def read_all(sock, limit=None):
     return bytes(out)
 
 
+# The super-server Server runs the binary under: systemd-socket-activate
+# (default) or "busybox" (BusyBox inetd, built by tests/busybox/build.sh;
+# FTPSD_BUSYBOX_INETD says where its inetd is).
+SUPERSERVER = os.environ.get("FTPSD_SUPERSERVER", "systemd")
+BUSYBOX_INETD = os.environ.get("FTPSD_BUSYBOX_INETD") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", "..", "build-busybox", "inetd"))
+
+
+def _children(ppid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if _stat(int(d))[1] == ppid:
+                    out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def _listens(pid, port, v6):
+    """True if process pid holds the socket listening on port (not some
+    other process that took the port first)."""
+    inodes = set()
+    try:
+        with open("/proc/net/tcp6" if v6 else "/proc/net/tcp") as f:
+            for line in f.readlines()[1:]:
+                p = line.split()
+                if p[3] == "0A" and int(p[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add("socket:[%s]" % p[9])
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) in inodes:
+                return True
+        except OSError:
+            pass
+    return False
+
+
 class Server:
     """Context manager running the binary under a super-server.
 
@@ -110,6 +153,9 @@ class Server:
         self.wrapper = list(wrapper)
 
     def __enter__(self):
+        if SUPERSERVER == "busybox" and self.mode != "inetd":
+            raise Skip("mode %s is systemd's LISTEN_FDS; BusyBox inetd has only the inetd "
+                       "convention (FTPSD_SUPERSERVER=busybox)" % self.mode)
         self.dir = tempfile.mkdtemp(prefix="ftpsd-e2e-")
         os.chmod(self.dir, 0o755)
         self.root = os.path.join(self.dir, "root")
@@ -153,6 +199,8 @@ class Server:
         return self
 
     def _start(self):
+        if SUPERSERVER == "busybox":
+            return self._start_busybox()
         for attempt in range(5):
             self.port = free_port()
             addr = "%s:%d" % (self.host if ":" not in self.host else "[%s]" % self.host, self.port)
@@ -181,7 +229,58 @@ class Server:
             self._stop_proc()
         raise RuntimeError("systemd-socket-activate did not start: " + self.log())
 
+    def _start_busybox(self):
+        """BusyBox inetd in the foreground with a private inetd.conf: the
+        accepted socket on fds 0, 1 and 2 of a child in a session of its
+        own. Under `log stderr` (the harness's default) a launcher script
+        sends fd 2 to stderr.log instead, as systemd-socket-activate
+        --inetd leaves it, so that the tests can read the log; a policy
+        that logs elsewhere gets the socket on fd 2 as a router has it."""
+        argv = self.wrapper + [BIN, "-f", self.policy] + self.extra_args
+        with open(self.policy) as f:
+            to_stderr = any(l.split()[:2] == ["log", "stderr"] for l in f)
+        if to_stderr or any(not a or any(c in a for c in " \t#") for a in argv):
+            # inetd.conf has no quoting: anything but plain words goes
+            # through a script.
+            launcher = os.path.join(self.dir, "launch")
+            with open(launcher, "w") as f:
+                redirect = " 2>>" + shlex.quote(self.errlog) if to_stderr else ""
+                f.write("#!/bin/sh\nexec %s%s\n" % (" ".join(shlex.quote(a) for a in argv),
+                                                     redirect))
+            os.chmod(launcher, 0o755)
+            argv = [launcher]
+        v6 = ":" in self.host
+        user = "root" if IS_ROOT else pwd.getpwuid(os.geteuid()).pw_name
+        self.bb_log = os.path.join(self.dir, "inetd.log")
+        for attempt in range(5):
+            self.port = free_port()
+            conf = os.path.join(self.dir, "inetd.conf")
+            with open(conf, "w") as f:
+                f.write("%s:%d stream tcp%s nowait %s %s %s\n" % (
+                    self.host, self.port, "6" if v6 else "", user, argv[0],
+                    " ".join([os.path.basename(argv[0])] + argv[1:])))
+            self.errf = open(self.bb_log, "ab")
+            self.proc = subprocess.Popen([BUSYBOX_INETD, "-f", "-e", conf],
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=self.errf, start_new_session=True)
+            deadline = time.time() + 5
+            while time.time() < deadline and self.proc.poll() is None:
+                if _listens(self.proc.pid, self.port, v6):
+                    return
+                time.sleep(0.02)
+            self._stop_proc()
+        with open(self.bb_log, errors="replace") as f:
+            raise RuntimeError("busybox inetd did not start: " + f.read())
+
     def _stop_proc(self):
+        if SUPERSERVER == "busybox" and self.proc and self.proc.poll() is None:
+            # BusyBox inetd puts every session in a session of its own
+            # (setsid): they are not in its process group.
+            for pid in _children(self.proc.pid):
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
         if self.proc and self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)
