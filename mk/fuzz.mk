@@ -3,6 +3,10 @@
 #
 #   make fuzz-build                  # build-fuzz/fuzz_* (clang, ASan + UBSan)
 #   make fuzz-smoke                  # run each for FUZZ_TIME seconds (20)
+#   make fuzz-long FUZZ_TIME=1200    # each for FUZZ_TIME s, FUZZ_JOBS at a time
+#                                    # (1), niced; a table of executions, cov,
+#                                    # ft, corpus and crashes (mk/fuzz_long.sh)
+#   make fuzz-long FUZZ_TARGETS="policy args"   # only these
 #   build-fuzz/fuzz_policy build-fuzz/corpus-policy   # a longer run by hand
 #
 # The library sources are compiled once into build-fuzz/obj with coverage
@@ -13,6 +17,8 @@
 FUZZ_CC ?= clang
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME ?= 20
+FUZZ_JOBS ?= 1
+FUZZ_TARGETS ?= $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 # -Werror stays off: clang's warning set differs from the project compiler's.
 FUZZ_CFLAGS := -std=c11 -g -O1 -Wall -Wextra $(FUZZ_SAN)
@@ -22,7 +28,7 @@ FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
 FUZZ_OBJS := $(addprefix $(FUZZ_BUILD)/obj/,$(LIB_SRCS:.c=.o))
 
-.PHONY: fuzz-build fuzz-smoke
+.PHONY: fuzz-build fuzz-smoke fuzz-long
 # Pattern-built objects would otherwise be deleted as intermediates.
 .SECONDARY: $(FUZZ_OBJS)
 
@@ -45,3 +51,7 @@ fuzz-smoke: fuzz-build
 	    echo "fuzz-smoke: $$f for $(FUZZ_TIME) s"; \
 	    $$f -max_total_time=$(FUZZ_TIME) -print_final_stats=0 $$dict $$corpus $$seeds; \
 	done
+
+fuzz-long: $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_TARGETS))
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_TIME=$(FUZZ_TIME) FUZZ_JOBS=$(FUZZ_JOBS) \
+	    sh mk/fuzz_long.sh $^

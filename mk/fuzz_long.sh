@@ -1,0 +1,73 @@
+#!/bin/sh
+# make fuzz-long: runs each libFuzzer target given as an argument
+# (build-fuzz/fuzz_NAME) for FUZZ_TIME seconds on its corpus
+# (FUZZ_BUILD/corpus-NAME) and seed directory (fuzz/seed-NAME), FUZZ_JOBS at
+# a time under `nice -n FUZZ_NICE`, then prints one table: executions,
+# coverage (cov: edges, ft: features) from libFuzzer's final line, the
+# corpus it left, and whether it crashed. Each run's whole output stays in
+# FUZZ_BUILD/long-NAME.log, a crashing input in FUZZ_BUILD/artifacts-NAME/.
+# The table is also written to FUZZ_BUILD/fuzz-long.md (for docs/fuzzing.md).
+set -u
+: "${FUZZ_BUILD:=build-fuzz}" "${FUZZ_TIME:=60}" "${FUZZ_JOBS:=1}" "${FUZZ_NICE:=15}"
+export FUZZ_BUILD FUZZ_TIME FUZZ_NICE
+
+# One target: its whole run, its log, and one summary line in long-NAME.row.
+run_one() {
+    bin=$1
+    name=${bin##*/fuzz_}
+    corpus=$FUZZ_BUILD/corpus-$name
+    art=$FUZZ_BUILD/artifacts-$name
+    log=$FUZZ_BUILD/long-$name.log
+    mkdir -p "$corpus" "$art"
+    seeds=
+    [ -d "fuzz/seed-$name" ] && seeds=fuzz/seed-$name
+    dict=
+    [ -f "fuzz/$name.dict" ] && dict=-dict=fuzz/$name.dict
+    echo "fuzz-long: $bin for $FUZZ_TIME s (log: $log)"
+    # -timeout: one input that takes this long is a hang, and a finding.
+    # shellcheck disable=SC2086
+    nice -n "$FUZZ_NICE" "$bin" -max_total_time="$FUZZ_TIME" -print_final_stats=1 -timeout=30 \
+        -artifact_prefix="$art/" $dict "$corpus" $seeds >"$log" 2>&1
+    rc=$?
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+    final=$(grep -E '^#[0-9]+' "$log" | grep ' cov: ' | tail -n 1)
+    cov=$(echo "$final" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
+    ft=$(echo "$final" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
+    files=$(find "$corpus" -type f | wc -l)
+    bytes=$(find "$corpus" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')
+    crash=none
+    if [ "$rc" -ne 0 ]; then
+        crash=$(ls "$art" 2>/dev/null | head -n 1)
+        crash="exit $rc ${crash:-(no artifact)}"
+    fi
+    printf '| %s | %s | %s | %s | %s | %s files, %s KiB | %s |\n' "$name" "$FUZZ_TIME" \
+        "${execs:-?}" "${cov:-?}" "${ft:-?}" "$files" $(((bytes + 1023) / 1024)) "$crash" \
+        >"$FUZZ_BUILD/long-$name.row"
+    return "$rc"
+}
+
+if [ "${1:-}" = --one ]; then
+    run_one "$2"
+    exit $?
+fi
+
+[ $# -gt 0 ] || { echo "usage: fuzz_long.sh build-fuzz/fuzz_NAME..." >&2; exit 2; }
+for bin in "$@"; do
+    rm -f "$FUZZ_BUILD/long-${bin##*/fuzz_}.row"
+done
+# xargs -P: at most FUZZ_JOBS runs at once, all of them even if one fails.
+printf '%s\n' "$@" | xargs -P "$FUZZ_JOBS" -n 1 sh "$0" --one
+rc=$?
+
+table=$FUZZ_BUILD/fuzz-long.md
+{
+    echo '| target | seconds | executions | cov | ft | corpus | crash |'
+    echo '|---|---|---|---|---|---|---|'
+    for bin in "$@"; do
+        cat "$FUZZ_BUILD/long-${bin##*/fuzz_}.row" 2>/dev/null ||
+            echo "| ${bin##*/fuzz_} | $FUZZ_TIME | ? | ? | ? | ? | no result |"
+    done
+} >"$table"
+echo
+cat "$table"
+exit "$rc"
