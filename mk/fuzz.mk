@@ -18,6 +18,7 @@ FUZZ_CC ?= clang
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME ?= 20
 FUZZ_JOBS ?= 1
+comma := ,
 FUZZ_TARGETS ?= $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 # -Werror stays off: clang's warning set differs from the project compiler's.
@@ -42,6 +43,16 @@ $(FUZZ_BUILD)/obj/%.o: %.c $(wildcard include/*.h) | $(FUZZ_BUILD)/obj
 
 $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJS)
 	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(MBEDTLS_LIBS)
+
+# Whole sessions: the harness and its in-memory sockets (fuzz/wrapfd.c) take
+# the place of these C library calls in every object by `ld --wrap`, so the
+# program's sources are compiled exactly as for the other targets.
+FUZZ_WRAPPED := read write send recv poll nanosleep getrandom socket bind listen accept4 \
+    connect getsockopt setsockopt getsockname getpeername shutdown sendfile64 close
+FUZZ_SESSION_SRCS := fuzz/session_harness.c fuzz/wrapfd.c
+$(FUZZ_BUILD)/fuzz_session: fuzz/fuzz_session.c $(FUZZ_SESSION_SRCS) $(wildcard fuzz/*.h) $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -Ifuzz -fsanitize=fuzzer -o $@ $< \
+	    $(FUZZ_SESSION_SRCS) $(FUZZ_OBJS) $(MBEDTLS_LIBS) $(addprefix -Wl$(comma)--wrap=,$(FUZZ_WRAPPED))
 
 fuzz-smoke: fuzz-build
 	@set -e; for f in $(FUZZ_BINS); do \
