@@ -17,11 +17,12 @@
  * transfer without waiting for its reply. The rest is the client's bytes.
  *
  * After each session: no fake socket and no real descriptor left open
- * (wrapfd_end, and the lowest free descriptor is what it was), every reply
+ * (wrapfd_end, and the open descriptors are those of before), every reply
  * line well formed (wrapfd.c), LeakSanitizer for memory. */
 #include "session_harness.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -49,7 +50,7 @@ static struct session sess;
 static struct policy pol;
 static char top[64];
 static char home[128];
-static int lowest_free_fd = -1;
+static bool ready;
 
 static const char *const prefixes[4] = {
     "",
@@ -175,14 +176,46 @@ static void make_policy(void)
     }
 }
 
-static int lowest_fd(void)
+/* The open descriptors, as a bitmap: the session's are compared before
+ * and after (not "the lowest free one": libFuzzer's symbolizer opens pipes
+ * between inputs). */
+#define FD_BITS 1024
+struct fdset {
+    unsigned char bits[FD_BITS / 8];
+};
+
+static void open_fds(struct fdset *set)
 {
-    int fd = fcntl(0, F_DUPFD, 0);
-    if (fd < 0) {
-        fail("F_DUPFD");
+    memset(set, 0, sizeof *set);
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) {
+        fail("/proc/self/fd");
     }
-    close(fd);
-    return fd;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] != '.' && fd != dirfd(d) && fd >= 0 && fd < FD_BITS) {
+            set->bits[fd / 8] |= (unsigned char)(1u << (fd % 8));
+        }
+    }
+    closedir(d);
+}
+
+static void check_no_new_fd(const struct fdset *before)
+{
+    struct fdset after;
+    open_fds(&after);
+    for (int fd = 0; fd < FD_BITS; fd++) {
+        if ((after.bits[fd / 8] & ~before->bits[fd / 8]) & (1u << (fd % 8))) {
+            char link[64], target[256] = "?";
+            (void)sys_fmt(link, sizeof link, "/proc/self/fd/%d", fd);
+            ssize_t r = readlink(link, target, sizeof target - 1);
+            target[r > 0 ? r : 1] = '\0';
+            fprintf(stderr, "session harness: descriptor %d (%s) was left open by the session\n",
+                    fd, target);
+            abort();
+        }
+    }
 }
 
 static void setup(void)
@@ -198,7 +231,7 @@ static void setup(void)
     wrapfd_setup();
     log_open(pol.log, pol.log_level);
     log_set_peer("fuzz");
-    lowest_free_fd = lowest_fd();
+    ready = true;
 }
 
 static uint64_t fnv1a(const uint8_t *p, size_t n)
@@ -231,7 +264,7 @@ static void addresses(bool v6, struct sockaddr_storage *local, struct sockaddr_s
 
 int session_harness_run(const uint8_t *data, size_t size)
 {
-    if (lowest_free_fd < 0) {
+    if (!ready) {
         setup();
     }
     if (size < 1) {
@@ -250,6 +283,8 @@ int session_harness_run(const uint8_t *data, size_t size)
     memcpy(in, prefix, plen);
     memcpy(in + plen, data + 1, size - 1);
     make_home();
+    struct fdset before;
+    open_fds(&before);
 
     struct session_start st = {.pol = &pol, .xferlog_fd = -1, .peer_str = "fuzz"};
     addresses(v6, &st.local, &st.peer);
@@ -268,9 +303,6 @@ int session_harness_run(const uint8_t *data, size_t size)
     session_logout(&sess);
     wrapfd_end(fd);
     free(in);
-    if (lowest_fd() != lowest_free_fd) {
-        fprintf(stderr, "session harness: a descriptor was left open by the session\n");
-        abort();
-    }
+    check_no_new_fd(&before);
     return 0;
 }
