@@ -7,6 +7,7 @@
 #                                    # (1), niced; a table of executions, cov,
 #                                    # ft, corpus and crashes (mk/fuzz_long.sh)
 #   make fuzz-long FUZZ_TARGETS="policy args"   # only these
+#   make fuzz-long FUZZ_FLAGS=-max_len=4096      # more libFuzzer options
 #   build-fuzz/fuzz_policy build-fuzz/corpus-policy   # a longer run by hand
 #
 # The library sources are compiled once into build-fuzz/obj with coverage
@@ -64,5 +65,5 @@ fuzz-smoke: fuzz-build
 	done
 
 fuzz-long: $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_TARGETS))
-	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_TIME=$(FUZZ_TIME) FUZZ_JOBS=$(FUZZ_JOBS) \
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_TIME=$(FUZZ_TIME) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_FLAGS="$(FUZZ_FLAGS)" \
 	    sh mk/fuzz_long.sh $^

@@ -11,7 +11,9 @@
 # The table is also written to FUZZ_BUILD/fuzz-long.md (for docs/fuzzing.md).
 set -u
 : "${FUZZ_BUILD:=build-fuzz}" "${FUZZ_TIME:=60}" "${FUZZ_JOBS:=1}" "${FUZZ_NICE:=15}"
-export FUZZ_BUILD FUZZ_TIME FUZZ_NICE
+# FUZZ_FLAGS: more libFuzzer options for every run (-max_len=4096, ...).
+: "${FUZZ_FLAGS:=}"
+export FUZZ_BUILD FUZZ_TIME FUZZ_NICE FUZZ_FLAGS
 
 # One target: its whole run, its log, and one summary line in long-NAME.row.
 run_one() {
@@ -29,7 +31,7 @@ run_one() {
     # -timeout: one input that takes this long is a hang, and a finding.
     # shellcheck disable=SC2086
     nice -n "$FUZZ_NICE" "$bin" -max_total_time="$FUZZ_TIME" -print_final_stats=1 -timeout=30 \
-        -artifact_prefix="$art/" $dict "$corpus" $seeds >"$log" 2>&1
+        -artifact_prefix="$art/" $FUZZ_FLAGS $dict "$corpus" $seeds >"$log" 2>&1
     rc=$?
     crash=none
     if [ "$rc" -ne 0 ]; then
