@@ -16,6 +16,7 @@
  * injected (none .. often); bit 5 a client that sends commands during a
  * transfer without waiting for its reply. The rest is the client's bytes.
  *
+ * Every transfer writes an xferlog record, checked line by line (wrapfd.c).
  * After each session: no fake socket and no real descriptor left open
  * (wrapfd_end, and the open descriptors are those of before), every reply
  * line well formed (wrapfd.c), LeakSanitizer for memory. */
@@ -291,11 +292,12 @@ int session_harness_run(const uint8_t *data, size_t size)
     struct fdset before;
     open_fds(&before);
 
-    struct session_start st = {.pol = &pol, .xferlog_fd = -1, .peer_str = "fuzz"};
+    struct session_start st = {.pol = &pol, .peer_str = "fuzz"};
     addresses(v6, &st.local, &st.peer);
     st.peer_len = v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     int fd = wrapfd_begin(in, n, fnv1a(data, size), faults, pipelining, &st.local, &st.peer);
     st.rfd = st.wfd = fd;
+    st.xferlog_fd = wrapfd_xferlog();
     st.start_ms = sys_now_ms();
     memset(&sess, 0, sizeof sess); /* session_init expects zeroed storage */
     session_init(&sess, &st);
@@ -306,7 +308,7 @@ int session_harness_run(const uint8_t *data, size_t size)
     (void)ftp_session(&sess);
     /* What the process's exit would close. */
     session_logout(&sess);
-    wrapfd_end(fd);
+    wrapfd_end(fd, st.xferlog_fd);
     free(in);
     check_no_new_fd(&before);
     return 0;

@@ -7,9 +7,12 @@
  *   SOCK    a TCP socket just made (PASV's, or an active connection's)
  *   LISTEN  a passive socket: a connection from the client is always pending
  *   DATA    a data connection: the client sends a pattern, then its FIN
+ *   XFERLOG the xferlog file: each write must be one whole line
  * and every wait on one of them is ready at once (the client is always
  * there), so no loop of the server waits on a clock. */
 #include "wrapfd.h"
+
+#include "text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,7 +51,7 @@ ssize_t __real_getrandom(void *buf, size_t n, unsigned flags);
 #define REPLY_LINE_CAP (4 * 4096)
 #define DATA_PORT_FIRST 50123u
 
-enum kind { K_FREE, K_CTRL, K_SOCK, K_LISTEN, K_DATA };
+enum kind { K_FREE, K_CTRL, K_SOCK, K_LISTEN, K_DATA, K_XFERLOG };
 
 struct wfd {
     enum kind kind;
@@ -160,14 +163,23 @@ int wrapfd_begin(const uint8_t *in, size_t n, uint64_t seed, unsigned faults, bo
     return fd;
 }
 
-void wrapfd_end(int ctrl_fd)
+int wrapfd_xferlog(void)
+{
+    int fd = new_fake(K_XFERLOG, false);
+    if (fd < 0) {
+        abort();
+    }
+    return fd;
+}
+
+void wrapfd_end(int ctrl_fd, int xferlog_fd)
 {
     st.active = false;
     for (int fd = 0; fd < WRAP_MAXFD; fd++) {
         if (fds[fd].kind == K_FREE) {
             continue;
         }
-        if (fd != ctrl_fd) {
+        if (fd != ctrl_fd && fd != xferlog_fd) {
             fprintf(stderr, "wrapfd: fake descriptor %d (kind %d) left open by the session\n", fd,
                     (int)fds[fd].kind);
             abort();
@@ -232,6 +244,33 @@ static void ctrl_output(const void *buf, size_t n)
             st.linelen = 0;
         }
     }
+}
+
+/* One xferlog record per write(2) (O_APPEND: records of concurrent
+ * sessions never interleave), one line each. SECURITY: a file name with a
+ * line end or a control byte would forge records for log analysers. */
+static ssize_t xferlog_write(const void *buf, size_t n)
+{
+    static char copy[16384];
+    const char *p = buf;
+    bool bad = n == 0 || n > sizeof copy || p[n - 1] != '\n';
+    for (size_t i = 0; i + 1 < n && !bad; i++) {
+        unsigned char c = (unsigned char)p[i];
+        bad = c < 0x20 || c == 0x7f;
+    }
+    /* Nothing text.c would hide from a reader (C1, separators, bidi). */
+    if (!bad) {
+        memcpy(copy, p, n - 1);
+        bad = text_sanitize(copy, n - 1, false) != n - 1 || memcmp(copy, p, n - 1) != 0;
+    }
+    if (bad) {
+        fprintf(stderr, "wrapfd: malformed xferlog record: %.*s\n", (int)(n < 300 ? n : 300), p);
+        abort();
+    }
+    if (trace) {
+        fprintf(stderr, "xferlog: %.*s", (int)n, p);
+    }
+    return (ssize_t)n;
 }
 
 /* ---- reads and writes ---- */
@@ -333,6 +372,9 @@ ssize_t __wrap_recv(int fd, void *buf, size_t n, int flags)
 ssize_t __wrap_write(int fd, const void *buf, size_t n)
 {
     struct wfd *w = fake(fd);
+    if (w && w->kind == K_XFERLOG) {
+        return xferlog_write(buf, n);
+    }
     if (w) {
         return fake_write(fd, w, buf, n, false);
     }
@@ -393,6 +435,7 @@ static short fake_revents(const struct wfd *w, short events)
         r = events & POLLOUT;
         break;
     case K_FREE:
+    case K_XFERLOG:
         break;
     }
     return r;

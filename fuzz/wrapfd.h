@@ -30,9 +30,14 @@ void wrapfd_setup(void);
 int wrapfd_begin(const uint8_t *in, size_t n, uint64_t seed, unsigned faults, bool pipelining,
                  const struct sockaddr_storage *local, const struct sockaddr_storage *peer);
 
-/* Ends the session: aborts if a fake descriptor other than the control
- * one is still open (a leak), or if a reply line was cut short. */
-void wrapfd_end(int ctrl_fd);
+/* A file for the session's xferlog records: each write must be exactly
+ * one line without control bytes, or the run aborts. */
+int wrapfd_xferlog(void);
+
+/* Ends the session and closes the two descriptors above: aborts if another
+ * fake descriptor is still open (a leak), or if a reply line was cut
+ * short. */
+void wrapfd_end(int ctrl_fd, int xferlog_fd);
 
 /* A number from the session's generator (also for the harness). */
 uint32_t wrapfd_rand(void);
