@@ -207,7 +207,8 @@ static void bad_reply(const char *why)
 }
 
 /* One reply line, CRLF included: "DDD text" or "DDD-text" (DDD 100-599),
- * or " text" inside a multi-line reply; no CR, LF or NUL but the end.
+ * or " text" inside a multi-line reply; no CR, LF or NUL but the end, and
+ * no other control either.
  * SECURITY: an echoed argument that forged a line would break this. */
 static void check_line(void)
 {
@@ -218,6 +219,12 @@ static void check_line(void)
     }
     if (memchr(l, '\0', n - 2) || memchr(l, '\r', n - 2) || memchr(l, '\n', n - 2)) {
         bad_reply("CR, LF or NUL inside");
+    }
+    /* Nothing text.c would hide: C0 and C1 controls, separators, bidi. */
+    static char copy[REPLY_LINE_CAP];
+    memcpy(copy, l, n - 2);
+    if (text_sanitize(copy, n - 2, false) != n - 2 || memcmp(copy, l, n - 2) != 0) {
+        bad_reply("a control character text.c would hide");
     }
     if (l[0] == ' ') {
         return;
