@@ -87,9 +87,12 @@ if [ ! -f "$prefix/lib/libsoftfp.a" ]; then
     sed -i "/^\*libgcc:/{n;s|^|$prefix/lib/libsoftfp.a |}" "$prefix/lib/musl-gcc.specs"
 fi
 mkdir -p "$dir/bin"
+# --no-warn-mismatch: ld warns that crtbegin and libgcc's integer helpers
+# (__divdi3) are tagged hard-float; they hold no FPU instruction, and
+# `make cross` checks the linked binary for any (objdump).
 cat >"$wrapper.tmp" <<EOW
 #!/bin/sh
-exec $triple-gcc -msoft-float "\$@" -specs "$prefix/lib/musl-gcc.specs"
+exec $triple-gcc -msoft-float "\$@" -Wl,--no-warn-mismatch -specs "$prefix/lib/musl-gcc.specs"
 EOW
 chmod 755 "$wrapper.tmp"
 mv "$wrapper.tmp" "$wrapper"
