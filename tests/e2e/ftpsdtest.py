@@ -63,6 +63,15 @@ def exec_line():
     return shutil.which(WRAPPER[0]) or WRAPPER[0], " ".join(WRAPPER[1:] + [BIN])
 
 
+def so_error_untranslated():
+    """True under Debian 12's qemu-user for MIPS: it passes getsockopt
+    (SO_ERROR) through with the host's errno number, and MIPS numbers differ
+    (ECONNREFUSED is 146 there, 111 on the host), so the cause of a failed
+    non-blocking connect reads "No error information". Shown by a four-line
+    C probe; the server's own errno handling is the same as natively."""
+    return bool(WRAPPER) and os.path.basename(WRAPPER[0]).startswith("qemu-mips")
+
+
 def scaled(seconds):
     """A harness wait stretched for emulation (E2E_TIME_SCALE)."""
     return seconds * TIME_SCALE

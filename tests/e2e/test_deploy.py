@@ -187,7 +187,9 @@ class Xinetd:
             "log_type": "FILE " + self.svclog,
         }
         extra = []
-        if binary_is_sanitized():
+        if binary_is_sanitized() or WRAPPER:
+            # qemu-user reserves 128 MiB for its translation cache alone:
+            # the limit would be the emulator's, not the session's.
             rewrite["rlimit_as"] = "UNLIMITED"
             # LeakSanitizer reads /proc at exit, which a chrooted session has
             # not: it would turn every clean exit into status 1.
