@@ -18,7 +18,7 @@
 # what a test asserts.
 
 CROSS_ARCHS := mipsel-sf mips-sf armhf aarch64
-CROSS_TC := build-toolchain
+CROSS_TC ?= build-toolchain
 CROSS_DIR = build-$(ARCH)
 CROSS_BIN = $(CROSS_DIR)/ftpsd-inetd
 # The GNU triple (binutils: strip, objdump) and the musl compiler wrapper.
