@@ -3,6 +3,7 @@
 #   make cross-toolchains                   Debian's cross compilers, musl wrappers, qemu-user (root)
 #   make cross ARCH=mipsel-sf|mips-sf|armhf|aarch64    build-ARCH/ftpsd-inetd (stripped)
 #   make check-cross ARCH=...               the end-to-end suite against it under qemu-user
+#   make clean-cross                        the build-ARCH directories (the toolchains stay)
 #
 # The build is `make embedded` with another compiler and directory, so
 # whatever mk/embedded.mk passes to mbed TLS (MBEDTLS_SRC_CFLAGS, its
@@ -44,7 +45,7 @@ CROSS_TIME_SCALE ?= 4
 # source tree, and each architecture needs its own objects.
 CROSS_MBEDTLS_SRC := $(MBEDTLS_SRC)
 
-.PHONY: cross check-cross cross-toolchains cross-check-arch
+.PHONY: cross check-cross cross-toolchains cross-check-arch clean-cross
 
 cross-check-arch:
 	@case " $(CROSS_ARCHS) " in *" $(ARCH) "*) ;; \
@@ -71,3 +72,6 @@ cross: cross-check-arch
 check-cross: cross
 	FTPSD_BIN=$(abspath $(CROSS_BIN)) FTPSD_WRAPPER="$(CROSS_QEMU)" \
 	    E2E_TIME_SCALE=$(CROSS_TIME_SCALE) python3 tests/e2e/run.py
+
+clean-cross:
+	rm -rf $(addprefix build-,$(CROSS_ARCHS))
