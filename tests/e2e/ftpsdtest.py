@@ -270,7 +270,7 @@ class Server:
             return ""
 
     def wait_log(self, needle, timeout=5.0):
-        deadline = time.time() + timeout
+        deadline = time.time() + scaled(timeout)
         while time.time() < deadline:
             if needle in self.log():
                 return True
@@ -424,7 +424,7 @@ def session_pids(srv):
 
 def one_new_session(srv, before, timeout=5):
     """The one session pid that appeared since `before` (a set)."""
-    deadline = time.time() + timeout
+    deadline = time.time() + scaled(timeout)
     while time.time() < deadline:
         new = [p for p in session_pids(srv) if p not in before]
         if len(new) == 1:
