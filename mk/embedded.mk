@@ -14,7 +14,7 @@
 # same sources in `make check` and `make check-mbedtls36`.
 
 MUSL_CC ?= musl-gcc
-EMBEDDED_DIR := build-musl
+EMBEDDED_DIR ?= build-musl
 EMBEDDED_MBEDTLS := $(EMBEDDED_DIR)/mbedtls-3.6.6
 EMBEDDED_BIN := $(EMBEDDED_DIR)/obj/ftpsd-inetd
 

@@ -25,6 +25,14 @@ import time
 
 BIN = os.environ.get("FTPSD_BIN") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", "..", "ftpsd-inetd"))
+# The command the binary runs under, before it everywhere a test starts it
+# (`make check-cross`: "qemu-mips-static -cpu 24Kc", since binfmt_misc may
+# be missing). Sessions then are emulator processes by that name.
+WRAPPER = shlex.split(os.environ.get("FTPSD_WRAPPER", ""))
+# Under emulation the harness waits longer (startup, --gen-cert, the
+# runner's limit); what a test asserts stays as it is.
+TIME_SCALE = float(os.environ.get("E2E_TIME_SCALE", "1"))
+SESSION_COMMS = {"ftpsd-inetd"} | ({os.path.basename(WRAPPER[0])[:15]} if WRAPPER else set())
 TESTS = []
 # Servers started and not yet stopped, for the runner to stop when a test
 # hangs past its time limit.
@@ -40,6 +48,41 @@ class Skip(Exception):
 def test(fn):
     TESTS.append(fn)
     return fn
+
+
+def cmd(*args):
+    """The argv that runs the binary under test with args."""
+    return WRAPPER + [BIN] + list(args)
+
+
+def exec_line():
+    """The binary under test as one command line for a super-server or unit
+    file (the emulator named by its full path): (program, its arguments)."""
+    if not WRAPPER:
+        return BIN, ""
+    return shutil.which(WRAPPER[0]) or WRAPPER[0], " ".join(WRAPPER[1:] + [BIN])
+
+
+def so_error_untranslated():
+    """True under Debian 12's qemu-user for MIPS: it passes getsockopt
+    (SO_ERROR) through with the host's errno number, and MIPS numbers differ
+    (ECONNREFUSED is 146 there, 111 on the host), so the cause of a failed
+    non-blocking connect reads "No error information". Shown by a four-line
+    C probe; the server's own errno handling is the same as natively."""
+    return bool(WRAPPER) and os.path.basename(WRAPPER[0]).startswith("qemu-mips")
+
+
+def scaled(seconds):
+    """A harness wait stretched for emulation (E2E_TIME_SCALE)."""
+    return seconds * TIME_SCALE
+
+
+def native_only(why):
+    """Skips the calling test when the binary runs under an emulator: for
+    what qemu-user cannot show (the guest's seccomp filter, its memory, its
+    system calls as strace sees them)."""
+    if WRAPPER:
+        raise Skip("under %s: %s" % (os.path.basename(WRAPPER[0]), why))
 
 
 def hash_password(pw, iterations=1000, salt=None):
@@ -58,8 +101,8 @@ def make_cert(directory, name="localhost"):
     Returns (cert, key, fingerprint)."""
     cert = os.path.join(directory, "server.crt")
     key = os.path.join(directory, "server.key")
-    r = subprocess.run([BIN, "--gen-cert", cert, key, name], capture_output=True, text=True,
-                       timeout=30)
+    r = subprocess.run(cmd("--gen-cert", cert, key, name), capture_output=True, text=True,
+                       timeout=scaled(30))
     if r.returncode != 0:
         return None, None, None
     return cert, key, r.stdout.strip()
@@ -204,21 +247,21 @@ class Server:
         for attempt in range(5):
             self.port = free_port()
             addr = "%s:%d" % (self.host if ":" not in self.host else "[%s]" % self.host, self.port)
-            cmd = ["systemd-socket-activate", "--accept", "-l", addr]
+            argv = ["systemd-socket-activate", "--accept", "-l", addr]
             if self.mode == "inetd":
-                cmd.append("--inetd")
+                argv.append("--inetd")
             # systemd-socket-activate passes no environment unless told.
             # The CPU feature masks are tests/ktls/uml_run.py's (user-mode
             # Linux keeps no AVX state on some hosts).
             for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "GLIBC_TUNABLES", "OPENSSL_ia32cap",
                         "GNUTLS_CPUID_OVERRIDE"):
                 if var in os.environ:
-                    cmd += ["-E", "%s=%s" % (var, os.environ[var])]
-            cmd += self.wrapper + [BIN, "-f", self.policy] + self.extra_args
+                    argv += ["-E", "%s=%s" % (var, os.environ[var])]
+            argv += self.wrapper + cmd("-f", self.policy) + self.extra_args
             self.errf = open(self.errlog, "ab")
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=self.errf, start_new_session=True)
-            deadline = time.time() + 5
+            deadline = time.time() + scaled(5)
             while time.time() < deadline:
                 if self.proc.poll() is not None:
                     break
@@ -325,7 +368,7 @@ class Server:
             return ""
 
     def wait_log(self, needle, timeout=5.0):
-        deadline = time.time() + timeout
+        deadline = time.time() + scaled(timeout)
         while time.time() < deadline:
             if needle in self.log():
                 return True
@@ -472,14 +515,14 @@ def session_pids(srv):
             comm, ppid = _stat(int(d))
         except (OSError, ValueError, IndexError):
             continue
-        if ppid == parent and comm == "ftpsd-inetd":
+        if ppid == parent and comm in SESSION_COMMS:
             out.append(int(d))
     return out
 
 
 def one_new_session(srv, before, timeout=5):
     """The one session pid that appeared since `before` (a set)."""
-    deadline = time.time() + timeout
+    deadline = time.time() + scaled(timeout)
     while time.time() < deadline:
         new = [p for p in session_pids(srv) if p not in before]
         if len(new) == 1:
@@ -504,7 +547,7 @@ def proc_status(pid):
 
 def build_has_tls13():
     """True if the binary under test is built with mbed TLS 3 (TLS 1.3)."""
-    r = subprocess.run([BIN, "-V"], capture_output=True, text=True, timeout=30)
+    r = subprocess.run(cmd("-V"), capture_output=True, text=True, timeout=scaled(30))
     return "mbed TLS 3." in r.stdout
 
 
