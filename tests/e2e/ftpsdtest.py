@@ -279,7 +279,7 @@ class Server:
         sends fd 2 to stderr.log instead, as systemd-socket-activate
         --inetd leaves it, so that the tests can read the log; a policy
         that logs elsewhere gets the socket on fd 2 as a router has it."""
-        argv = self.wrapper + [BIN, "-f", self.policy] + self.extra_args
+        argv = self.wrapper + cmd("-f", self.policy) + self.extra_args
         with open(self.policy) as f:
             to_stderr = any(l.split()[:2] == ["log", "stderr"] for l in f)
         if to_stderr or any(not a or any(c in a for c in " \t#") for a in argv):
