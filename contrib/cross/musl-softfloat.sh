@@ -17,6 +17,10 @@
 # built from Debian's gcc-N-source package into libsoftfp.a, which the
 # wrapper links before libgcc.
 set -eu
+# Called from `make cross ARCH=...`: the caller's command-line variables
+# travel in MAKEFLAGS and would override musl's own ARCH (arch/mips-sf does
+# not exist; musl's is mips with a -sf subarch).
+unset MAKEFLAGS MFLAGS MAKELEVEL ARCH
 arch=${1:?usage: musl-softfloat.sh mipsel-sf|mips-sf DIR}
 dir=${2:?usage: musl-softfloat.sh mipsel-sf|mips-sf DIR}
 case "$arch" in
