@@ -16,8 +16,8 @@ import shutil
 import subprocess
 import tempfile
 
-from ftpsdtest import (BIN, IS_ROOT, RUN_AS, SUPERSERVER, BUSYBOX_INETD, Skip, check, free_port,
-                       hash_password, insecure_context, ReusingFTP_TLS, test, which)
+from ftpsdtest import (BIN, IS_ROOT, RUN_AS, SUPERSERVER, BUSYBOX_INETD, WRAPPER, Skip, check,
+                       cmd, free_port, hash_password, native_only, insecure_context, ReusingFTP_TLS, test, which)
 from svcfiles import REPO, service_files
 
 PKG = os.path.join(REPO, "contrib", "openwrt", "ftpsd")
@@ -85,7 +85,7 @@ def test_openwrt_package_makefile_conventions():
     a = assignments(text)
     check(a.get("PKG_NAME") == "ftpsd", a)
     check(a.get("PKG_RELEASE", "").isdigit(), a)
-    v = subprocess.run([BIN, "-V"], capture_output=True, text=True, timeout=30).stdout
+    v = subprocess.run(cmd("-V"), capture_output=True, text=True, timeout=30).stdout
     check(v.split()[1] == a.get("PKG_VERSION"), "PKG_VERSION %r, the binary says %r"
           % (a.get("PKG_VERSION"), v))
     b = blocks(text)
@@ -203,7 +203,7 @@ def test_openwrt_install_step_into_destdir():
             lines = [l.split() for l in f if l.strip() and not l.startswith("#")]
         check(lines == [["ftp", "stream", "tcp", "nowait", "root", "/usr/sbin/ftpsd-inetd",
                          "ftpsd-inetd", "-f", "/etc/ftpsd/policy"]], lines)
-        r = subprocess.run([os.path.join(dest, "usr/sbin/ftpsd-inetd"), "-V"],
+        r = subprocess.run(WRAPPER + [os.path.join(dest, "usr/sbin/ftpsd-inetd"), "-V"],
                            capture_output=True, text=True, timeout=30)
         check(r.returncode == 0 and r.stdout.startswith("ftpsd-inetd "), r)
     finally:
@@ -225,6 +225,7 @@ def keygen(dest, *args):
 
 @test
 def test_openwrt_first_boot_makes_the_key_once():
+    native_only("the first-boot script runs the installed binary itself (no binfmt_misc here)")
     d = tempfile.mkdtemp(prefix="ftpsd-openwrt-key-")
     try:
         dest = os.path.join(d, "root")
@@ -246,7 +247,7 @@ def test_openwrt_first_boot_makes_the_key_once():
             f.write("cert %s\nkey %s\nuser alice password=%s root=/ access=r\n%s"
                     % (crt, key, hash_password("pw"), "run-as %s\n" % RUN_AS if IS_ROOT else ""))
         os.chmod(policy, 0o600)
-        t = subprocess.run([BIN, "-t", "-f", policy], capture_output=True, text=True, timeout=30)
+        t = subprocess.run(cmd("-t", "-f", policy), capture_output=True, text=True, timeout=30)
         check(t.returncode == 0, t.stderr)
         # Twice: nothing regenerated.
         with open(key, "rb") as f:
