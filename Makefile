@@ -16,14 +16,45 @@ DESTDIR ?=
 SRCS := $(sort $(wildcard *.c))
 LIB_SRCS := $(filter-out ftpsd-inetd.c,$(SRCS))
 
-WARN := -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wstrict-prototypes \
+# --- Flags. The caller's CFLAGS, CPPFLAGS and LDFLAGS (a distribution's,
+# on the command line or in the environment) are used as given and never
+# replace the project's own, which live in FTPSD_*: the caller's come last
+# so that their -O, -g, -W and -f choices win. `make check-buildflags`
+# (tests/buildflags.py) builds with OpenWrt's and Debian's flags and reads
+# the hardening back from the ELF.
+CFLAGS ?= -O2 -g
+# -Werror is the project's own checks' (check, lint, check-asan and the
+# other check targets set WERROR=-Werror) and a plain `make`'s, where it
+# gives the same objects as `make check`. A build with the caller's CFLAGS
+# (a distribution's compiler may warn where this one does not) gets no
+# -Werror unless it asks for it with WERROR=-Werror.
+ifeq ($(filter command line environment environment override,$(origin CFLAGS)),)
+  WERROR ?= -Werror
+else
+  WERROR ?=
+endif
+WARN := -Wall -Wextra $(WERROR) -Wformat=2 -Wformat-security -Wstrict-prototypes \
         -Wmissing-prototypes -Wvla -Wshadow
-HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
-OPT ?= -O2 -g
-CPPFLAGS += -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Iinclude
-CFLAGS ?=
-CFLAGS += -std=c11 $(OPT) $(WARN) $(HARDEN) -ffunction-sections -fdata-sections
-LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--gc-sections
+# Options this compiler may lack (older GCC, clang, -fcf-protection on
+# non-x86): probed once, kept when accepted.
+cc_has = $(shell $(CC) -Werror $(1) -x c -c -o /dev/null /dev/null 2>/dev/null && echo '$(1)')
+HARDEN_PROBED := $(call cc_has,-fstack-clash-protection) $(call cc_has,-fcf-protection)
+HARDEN := -fstack-protector-strong $(HARDEN_PROBED) -fPIE
+# _FORTIFY_SOURCE: the caller's level if their flags set or unset it; else
+# 3 where glibc (2.34) and the compiler (__builtin_dynamic_object_size, GCC
+# 12) support it, else 2 (musl has no FORTIFY: harmless there). -U first: a
+# compiler that predefines it (Ubuntu's) would warn about a redefinition.
+# Not at -O0, where glibc warns that FORTIFY needs optimisation.
+FORTIFY_PROBE := '\#include <features.h>\n\#if !defined __GLIBC__ || __GLIBC__ * 1000 + __GLIBC_MINOR__ < 2034 || !defined __has_builtin\n\#error\n\#elif !__has_builtin(__builtin_dynamic_object_size)\n\#error\n\#endif'
+FORTIFY_LEVEL := $(shell printf $(FORTIFY_PROBE) | $(CC) -E -x c -o /dev/null - 2>/dev/null && echo 3 || echo 2)
+ifeq ($(filter -D_FORTIFY_SOURCE% -U_FORTIFY_SOURCE -O0,$(CPPFLAGS) $(CFLAGS)),)
+  FORTIFY := -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=$(FORTIFY_LEVEL)
+endif
+FTPSD_CPPFLAGS := -Iinclude -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
+FTPSD_CFLAGS = -std=c11 $(WARN) $(HARDEN) -ffunction-sections -fdata-sections
+# PIE_LDFLAGS: -static for a static binary (mk/embedded.mk), -static-pie.
+PIE_LDFLAGS ?= -pie
+FTPSD_LDFLAGS = $(PIE_LDFLAGS) -Wl,-z,relro,-z,now -Wl,--gc-sections
 
 # --- mbed TLS: a source tree, pkg-config, or Debian's plain -l flags ---
 ifneq ($(MBEDTLS_SRC),)
@@ -54,9 +85,10 @@ ifeq ($(STATIC_MBEDTLS),1)
 endif
 ifneq ($(SANITIZE),)
   BUILD := build-san
-  CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-  LDFLAGS += -fsanitize=address,undefined
-  HARDEN := -fstack-protector-strong -fPIE
+  # ASan replaces the checks FORTIFY makes (and the two conflict).
+  FORTIFY :=
+  FTPSD_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  FTPSD_LDFLAGS += -fsanitize=address,undefined
 endif
 # An mbed TLS configuration header instead of the library's own (the router
 # build's include/mbedtls_config_router.h, mk/embedded.mk). mbed TLS and
@@ -66,7 +98,22 @@ ifneq ($(MBEDTLS_CONFIG),)
   MBEDTLS_CONFIG_DEF := -DMBEDTLS_CONFIG_FILE='"$(abspath $(MBEDTLS_CONFIG))"'
   MBEDTLS_CONFIG_DEF_SUB := -DMBEDTLS_CONFIG_FILE='\"$(abspath $(MBEDTLS_CONFIG))\"'
 endif
-CPPFLAGS := $(MBEDTLS_CFLAGS) $(MBEDTLS_CONFIG_DEF) $(CPPFLAGS)
+# What the rules use: the project's flags, then the caller's.
+ALL_CPPFLAGS = $(FTPSD_CPPFLAGS) $(FORTIFY) $(MBEDTLS_CFLAGS) $(MBEDTLS_CONFIG_DEF) $(CPPFLAGS)
+ALL_CFLAGS = $(FTPSD_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(FTPSD_LDFLAGS) $(LDFLAGS)
+
+# The flags an object was built with: a change (WERROR, CFLAGS, SANITIZE's
+# own directory aside) rebuilds, so `make check` never passes on objects a
+# build without -Werror left behind.
+FLAGS_STAMP := $(BUILD)/.flags
+FLAGS_LINE = $(strip $(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(MBEDTLS_LIBS))
+ifneq ($(filter-out clean,$(or $(MAKECMDGOALS),all)),)
+  ifneq ($(FLAGS_LINE),$(strip $(file <$(FLAGS_STAMP))))
+    $(shell mkdir -p $(BUILD))
+    $(file >$(FLAGS_STAMP),$(FLAGS_LINE))
+  endif
+endif
 
 ifeq ($(BUILD),build)
   BIN := ftpsd-inetd
@@ -83,16 +130,16 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
-.PHONY: bench-vs-vsftpd tls-scan bench-quick all deps clean check check-unit check-e2e check-asan check-mbedtls36 lint demo install \
+.PHONY: check-buildflags bench-vs-vsftpd tls-scan bench-quick all deps clean check check-unit check-e2e check-asan check-mbedtls36 lint demo install \
         fuzz bench interop-report
 
 all: $(BIN)
 
-$(BIN): $(OBJS) $(MBEDTLS_A)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(MBEDTLS_LIBS)
+$(BIN): $(OBJS) $(MBEDTLS_A) $(FLAGS_STAMP)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(OBJS) $(MBEDTLS_LIBS)
 
-$(BUILD)/%.o: %.c $(wildcard include/*.h) $(MBEDTLS_A) | $(BUILD)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+$(BUILD)/%.o: %.c $(wildcard include/*.h) $(MBEDTLS_A) $(FLAGS_STAMP) | $(BUILD)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIBFTPSD): $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -101,7 +148,7 @@ $(BUILD) $(BUILD)/tests:
 	mkdir -p $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIBFTPSD) | $(BUILD)/tests
-	$(CC) $(CPPFLAGS) $(CHECK_CFLAGS) $(CFLAGS) -Wno-missing-prototypes -Itests/unit $(LDFLAGS) \
+	$(CC) $(ALL_CPPFLAGS) $(CHECK_CFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes -Itests/unit $(ALL_LDFLAGS) \
 	    -o $@ $< $(LIBFTPSD) $(MBEDTLS_LIBS) $(CHECK_LIBS)
 
 # mbed TLS from source (3.6 LTS): `make check MBEDTLS_SRC=build/mbedtls-3.6.6`
@@ -132,13 +179,20 @@ check-e2e: $(BIN)
 deps:
 	@sh contrib/install-deps.sh
 
+# The project's own checks build with -Werror whatever the caller's flags.
 check: deps
-	$(MAKE) lint all
-	$(MAKE) check-unit check-e2e
+	$(MAKE) WERROR=-Werror lint all
+	$(MAKE) WERROR=-Werror check-unit check-e2e
 
 check-asan: deps
-	$(MAKE) SANITIZE=1 all
-	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) SANITIZE=1 check-unit check-e2e
+	$(MAKE) WERROR=-Werror SANITIZE=1 all
+	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) WERROR=-Werror SANITIZE=1 check-unit check-e2e
+
+# Packagers' flags (OpenWrt's, Debian's dpkg-buildflags) keep the project's
+# flags and the binary's hardening (tests/buildflags.py reads the ELF). Four
+# builds in temporary directories: a few minutes, so not part of `check`.
+check-buildflags:
+	python3 tests/buildflags.py
 
 # 3.6 LTS from the tarball in ../shared/third_party
 MBEDTLS36_TGZ ?= ../shared/third_party/mbedtls-3.6.6-src.tar.gz

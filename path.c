@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "defs.h"
 #include "sys.h"
@@ -96,11 +97,40 @@ static const char *relative(const char *vpath)
     return *vpath ? vpath : ".";
 }
 
-static int open_walk(int root_fd, const char *rel, int flags, mode_t mode)
+/* O_NOFOLLOW alone does not refuse a symlink everywhere: with O_PATH it
+ * opens the link itself (so MDTM, MLST or LIST would describe a link that
+ * leaves the root), and with O_DIRECTORY it fails as ENOTDIR (so CWD would
+ * not say why). Both are a symlink met on the walk: ELOOP, like any other
+ * open of one. */
+static int open_nofollow(int dir, const char *name, int flags, mode_t mode)
+{
+    struct stat st;
+    int fd = sys_openat(dir, name, flags | O_NOFOLLOW, mode);
+    if (fd >= 0) {
+        if ((flags & O_PATH) == 0) {
+            return fd;
+        }
+        int e = sys_fstat(fd, &st) != 0 ? errno : S_ISLNK(st.st_mode) ? ELOOP : 0;
+        if (e == 0) {
+            return fd;
+        }
+        sys_close(fd);
+        errno = e;
+        return -1;
+    }
+    int e = errno;
+    if (e == ENOTDIR && sys_lstatat(dir, name, &st) == 0 && S_ISLNK(st.st_mode)) {
+        e = ELOOP;
+    }
+    errno = e;
+    return -1;
+}
+
+int path_open_walk(int root_fd, const char *vpath, int flags, mode_t mode)
 {
     char comp[DEFS_PATH_MAX];
     int dir = root_fd;
-    const char *p = rel;
+    const char *p = relative(vpath);
     for (;;) {
         const char *slash = strchr(p, '/');
         size_t n = slash ? (size_t)(slash - p) : strlen(p);
@@ -115,9 +145,9 @@ static int open_walk(int root_fd, const char *rel, int flags, mode_t mode)
         comp[n] = '\0';
         int fd;
         if (!slash) {
-            fd = sys_openat(dir, comp, flags | O_NOFOLLOW, mode);
+            fd = open_nofollow(dir, comp, flags, mode);
         } else {
-            fd = sys_openat(dir, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
+            fd = open_nofollow(dir, comp, O_PATH | O_DIRECTORY, 0);
         }
         int saved = errno;
         if (dir != root_fd) {
@@ -147,7 +177,7 @@ int path_open(int root_fd, const char *vpath, int flags, mode_t mode)
         }
         no_openat2 = true;
     }
-    return open_walk(root_fd, rel, flags, mode);
+    return path_open_walk(root_fd, vpath, flags, mode);
 }
 
 int path_open_parent(int root_fd, const char *vpath, char *leaf, size_t leafsz)

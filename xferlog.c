@@ -9,13 +9,18 @@
 #include "log.h"
 #include "session.h"
 #include "sys.h"
+#include "text.h"
 
-/* Appends s with blanks and control bytes as '_' (one field, one line). */
+/* Appends s as one field of one line: blanks and C0 controls as '_', then
+ * what text.c shows of the rest. SECURITY: C1 controls (NEL), the line and
+ * paragraph separators end a line for some log readers, and bidi controls
+ * make a record read otherwise, as C0 ones forge records. */
 static bool append_field(char *out, size_t cap, size_t *pos, const char *s)
 {
     if (!s || !*s) {
         return sys_append(out, cap, pos, "_");
     }
+    size_t start = *pos;
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (*pos + 1 >= cap) {
@@ -23,6 +28,7 @@ static bool append_field(char *out, size_t cap, size_t *pos, const char *s)
         }
         out[(*pos)++] = (c <= 0x20 || c == 0x7f) ? '_' : (char)c;
     }
+    *pos = start + text_sanitize(out + start, *pos - start, false);
     out[*pos] = '\0';
     return true;
 }

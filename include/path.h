@@ -21,6 +21,12 @@ int path_normalize(const char *cwd, const char *arg, char *out, size_t outsz);
  * ELOOP for an escape attempt). "/" opens root_fd's directory itself. */
 int path_open(int root_fd, const char *vpath, int flags, mode_t mode);
 
+/* What path_open does where openat2 is missing (Linux < 5.6: router
+ * kernels up to OpenWrt 21.02; Debian 12's qemu-user 7.2): a walk with
+ * O_NOFOLLOW that refuses every symlink with ELOOP, whatever the flags.
+ * Exposed so that the unit tests cover it on kernels that have openat2. */
+int path_open_walk(int root_fd, const char *vpath, int flags, mode_t mode);
+
 /* Opens the parent directory of vpath beneath root_fd and copies the last
  * component into leaf. -1 with errno; EINVAL for "/" (no parent). */
 int path_open_parent(int root_fd, const char *vpath, char *leaf, size_t leafsz);

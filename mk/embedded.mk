@@ -60,10 +60,10 @@ EMBEDDED_MBEDTLS_LIB := $(abspath $(EMBEDDED_MBEDTLS))/library
 
 # What every build of this family passes to the Makefile (a cross build
 # adds CC). Command-line variables reach the mbed TLS sub-make too (CC,
-# SHARED); LDFLAGS replaces the glibc build's -pie link, and function
+# SHARED); PIE_LDFLAGS replaces the glibc build's -pie link, and function
 # sections let the linker drop the parts of mbed TLS the server never calls.
 EMBEDDED_MAKE_ARGS = MBEDTLS_SRC=$(EMBEDDED_MBEDTLS) BUILD=$(EMBEDDED_TREE)/obj \
-    MBEDTLS_CONFIG=$(EMBEDDED_MBEDTLS_CONFIG) OPT="$(EMBEDDED_OPT)" \
+    MBEDTLS_CONFIG=$(EMBEDDED_MBEDTLS_CONFIG) CFLAGS="$(EMBEDDED_OPT)" WERROR=-Werror \
     MBEDTLS_SRC_CFLAGS="$(EMBEDDED_MBEDTLS_CFLAGS)" \
     MBEDTLS_SRC_FAST_OBJS="$(EMBEDDED_FAST_OBJS)" MBEDTLS_SRC_FAST_CFLAGS="$(EMBEDDED_FAST_CFLAGS)"
 ifeq ($(SHARED_MBEDTLS),1)
@@ -71,7 +71,7 @@ ifeq ($(SHARED_MBEDTLS),1)
       MBEDTLS_LIBS="-L$(EMBEDDED_MBEDTLS_LIB) -lmbedtls -lmbedx509 -lmbedcrypto \
       -Wl,-rpath,$(EMBEDDED_MBEDTLS_LIB)"
 else
-  EMBEDDED_MAKE_ARGS += LDFLAGS='-static -Wl,-z,relro,-z,now -Wl,--gc-sections'
+  EMBEDDED_MAKE_ARGS += PIE_LDFLAGS=-static
 endif
 
 .PHONY: embedded check-embedded embedded-mbedtls-tree

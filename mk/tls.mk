@@ -18,12 +18,12 @@ $(BUILD)/bench:
 	mkdir -p $@
 
 $(BUILD)/bench/hs_bench: bench/hs_bench.c tests/unit/tls_client.h $(LIBFTPSD) | $(BUILD)/bench
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -Itests/unit $(LDFLAGS) -o $@ $< \
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes -Itests/unit $(ALL_LDFLAGS) -o $@ $< \
 	    $(LIBFTPSD) $(MBEDTLS_LIBS) -lpthread
 
 $(BUILD)/bench/aead_speed: bench/aead_speed.c $(MBEDTLS_A) | $(BUILD)/bench
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(MBEDTLS_LIBS)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes $(ALL_LDFLAGS) -o $@ $< $(MBEDTLS_LIBS)
 
 $(BUILD)/bench/pbkdf2_speed: bench/pbkdf2_speed.c $(LIBFTPSD) | $(BUILD)/bench
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< $(LIBFTPSD) \
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes $(ALL_LDFLAGS) -o $@ $< $(LIBFTPSD) \
 	    $(MBEDTLS_LIBS)

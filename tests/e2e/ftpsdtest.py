@@ -14,6 +14,7 @@ import hashlib
 import os
 import pwd
 import random
+import shlex
 import shutil
 import signal
 import socket
@@ -24,6 +25,14 @@ import time
 
 BIN = os.environ.get("FTPSD_BIN") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", "..", "ftpsd-inetd"))
+# The command the binary runs under, before it everywhere a test starts it
+# (`make check-cross`: "qemu-mips-static -cpu 24Kc", since binfmt_misc may
+# be missing). Sessions then are emulator processes by that name.
+WRAPPER = shlex.split(os.environ.get("FTPSD_WRAPPER", ""))
+# Under emulation the harness waits longer (startup, --gen-cert, the
+# runner's limit); what a test asserts stays as it is.
+TIME_SCALE = float(os.environ.get("E2E_TIME_SCALE", "1"))
+SESSION_COMMS = {"ftpsd-inetd"} | ({os.path.basename(WRAPPER[0])[:15]} if WRAPPER else set())
 TESTS = []
 # Servers started and not yet stopped, for the runner to stop when a test
 # hangs past its time limit.
@@ -39,6 +48,41 @@ class Skip(Exception):
 def test(fn):
     TESTS.append(fn)
     return fn
+
+
+def cmd(*args):
+    """The argv that runs the binary under test with args."""
+    return WRAPPER + [BIN] + list(args)
+
+
+def exec_line():
+    """The binary under test as one command line for a super-server or unit
+    file (the emulator named by its full path): (program, its arguments)."""
+    if not WRAPPER:
+        return BIN, ""
+    return shutil.which(WRAPPER[0]) or WRAPPER[0], " ".join(WRAPPER[1:] + [BIN])
+
+
+def so_error_untranslated():
+    """True under Debian 12's qemu-user for MIPS: it passes getsockopt
+    (SO_ERROR) through with the host's errno number, and MIPS numbers differ
+    (ECONNREFUSED is 146 there, 111 on the host), so the cause of a failed
+    non-blocking connect reads "No error information". Shown by a four-line
+    C probe; the server's own errno handling is the same as natively."""
+    return bool(WRAPPER) and os.path.basename(WRAPPER[0]).startswith("qemu-mips")
+
+
+def scaled(seconds):
+    """A harness wait stretched for emulation (E2E_TIME_SCALE)."""
+    return seconds * TIME_SCALE
+
+
+def native_only(why):
+    """Skips the calling test when the binary runs under an emulator: for
+    what qemu-user cannot show (the guest's seccomp filter, its memory, its
+    system calls as strace sees them)."""
+    if WRAPPER:
+        raise Skip("under %s: %s" % (os.path.basename(WRAPPER[0]), why))
 
 
 def hash_password(pw, iterations=1000, salt=None):
@@ -57,8 +101,8 @@ def make_cert(directory, name="localhost"):
     Returns (cert, key, fingerprint)."""
     cert = os.path.join(directory, "server.crt")
     key = os.path.join(directory, "server.key")
-    r = subprocess.run([BIN, "--gen-cert", cert, key, name], capture_output=True, text=True,
-                       timeout=30)
+    r = subprocess.run(cmd("--gen-cert", cert, key, name), capture_output=True, text=True,
+                       timeout=scaled(30))
     if r.returncode != 0:
         return None, None, None
     return cert, key, r.stdout.strip()
@@ -87,6 +131,48 @@ def read_all(sock, limit=None):
     return bytes(out)
 
 
+# The super-server Server runs the binary under: systemd-socket-activate
+# (default) or "busybox" (BusyBox inetd, built by tests/busybox/build.sh;
+# FTPSD_BUSYBOX_INETD says where its inetd is).
+SUPERSERVER = os.environ.get("FTPSD_SUPERSERVER", "systemd")
+BUSYBOX_INETD = os.environ.get("FTPSD_BUSYBOX_INETD") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", "..", "build-busybox", "inetd"))
+
+
+def _children(ppid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if _stat(int(d))[1] == ppid:
+                    out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def _listens(pid, port, v6):
+    """True if process pid holds the socket listening on port (not some
+    other process that took the port first)."""
+    inodes = set()
+    try:
+        with open("/proc/net/tcp6" if v6 else "/proc/net/tcp") as f:
+            for line in f.readlines()[1:]:
+                p = line.split()
+                if p[3] == "0A" and int(p[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add("socket:[%s]" % p[9])
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) in inodes:
+                return True
+        except OSError:
+            pass
+    return False
+
+
 class Server:
     """Context manager running the binary under a super-server.
 
@@ -110,6 +196,9 @@ class Server:
         self.wrapper = list(wrapper)
 
     def __enter__(self):
+        if SUPERSERVER == "busybox" and self.mode != "inetd":
+            raise Skip("mode %s is systemd's LISTEN_FDS; BusyBox inetd has only the inetd "
+                       "convention (FTPSD_SUPERSERVER=busybox)" % self.mode)
         self.dir = tempfile.mkdtemp(prefix="ftpsd-e2e-")
         os.chmod(self.dir, 0o755)
         self.root = os.path.join(self.dir, "root")
@@ -153,24 +242,26 @@ class Server:
         return self
 
     def _start(self):
+        if SUPERSERVER == "busybox":
+            return self._start_busybox()
         for attempt in range(5):
             self.port = free_port()
             addr = "%s:%d" % (self.host if ":" not in self.host else "[%s]" % self.host, self.port)
-            cmd = ["systemd-socket-activate", "--accept", "-l", addr]
+            argv = ["systemd-socket-activate", "--accept", "-l", addr]
             if self.mode == "inetd":
-                cmd.append("--inetd")
+                argv.append("--inetd")
             # systemd-socket-activate passes no environment unless told.
             # The CPU feature masks are tests/ktls/uml_run.py's (user-mode
             # Linux keeps no AVX state on some hosts).
             for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "GLIBC_TUNABLES", "OPENSSL_ia32cap",
                         "GNUTLS_CPUID_OVERRIDE"):
                 if var in os.environ:
-                    cmd += ["-E", "%s=%s" % (var, os.environ[var])]
-            cmd += self.wrapper + [BIN, "-f", self.policy] + self.extra_args
+                    argv += ["-E", "%s=%s" % (var, os.environ[var])]
+            argv += self.wrapper + cmd("-f", self.policy) + self.extra_args
             self.errf = open(self.errlog, "ab")
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=self.errf, start_new_session=True)
-            deadline = time.time() + 5
+            deadline = time.time() + scaled(5)
             while time.time() < deadline:
                 if self.proc.poll() is not None:
                     break
@@ -181,7 +272,58 @@ class Server:
             self._stop_proc()
         raise RuntimeError("systemd-socket-activate did not start: " + self.log())
 
+    def _start_busybox(self):
+        """BusyBox inetd in the foreground with a private inetd.conf: the
+        accepted socket on fds 0, 1 and 2 of a child in a session of its
+        own. Under `log stderr` (the harness's default) a launcher script
+        sends fd 2 to stderr.log instead, as systemd-socket-activate
+        --inetd leaves it, so that the tests can read the log; a policy
+        that logs elsewhere gets the socket on fd 2 as a router has it."""
+        argv = self.wrapper + cmd("-f", self.policy) + self.extra_args
+        with open(self.policy) as f:
+            to_stderr = any(l.split()[:2] == ["log", "stderr"] for l in f)
+        if to_stderr or any(not a or any(c in a for c in " \t#") for a in argv):
+            # inetd.conf has no quoting: anything but plain words goes
+            # through a script.
+            launcher = os.path.join(self.dir, "launch")
+            with open(launcher, "w") as f:
+                redirect = " 2>>" + shlex.quote(self.errlog) if to_stderr else ""
+                f.write("#!/bin/sh\nexec %s%s\n" % (" ".join(shlex.quote(a) for a in argv),
+                                                     redirect))
+            os.chmod(launcher, 0o755)
+            argv = [launcher]
+        v6 = ":" in self.host
+        user = "root" if IS_ROOT else pwd.getpwuid(os.geteuid()).pw_name
+        self.bb_log = os.path.join(self.dir, "inetd.log")
+        for attempt in range(5):
+            self.port = free_port()
+            conf = os.path.join(self.dir, "inetd.conf")
+            with open(conf, "w") as f:
+                f.write("%s:%d stream tcp%s nowait %s %s %s\n" % (
+                    self.host, self.port, "6" if v6 else "", user, argv[0],
+                    " ".join([os.path.basename(argv[0])] + argv[1:])))
+            self.errf = open(self.bb_log, "ab")
+            self.proc = subprocess.Popen([BUSYBOX_INETD, "-f", "-e", conf],
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=self.errf, start_new_session=True)
+            deadline = time.time() + 5
+            while time.time() < deadline and self.proc.poll() is None:
+                if _listens(self.proc.pid, self.port, v6):
+                    return
+                time.sleep(0.02)
+            self._stop_proc()
+        with open(self.bb_log, errors="replace") as f:
+            raise RuntimeError("busybox inetd did not start: " + f.read())
+
     def _stop_proc(self):
+        if SUPERSERVER == "busybox" and self.proc and self.proc.poll() is None:
+            # BusyBox inetd puts every session in a session of its own
+            # (setsid): they are not in its process group.
+            for pid in _children(self.proc.pid):
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
         if self.proc and self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)
@@ -226,7 +368,7 @@ class Server:
             return ""
 
     def wait_log(self, needle, timeout=5.0):
-        deadline = time.time() + timeout
+        deadline = time.time() + scaled(timeout)
         while time.time() < deadline:
             if needle in self.log():
                 return True
@@ -373,14 +515,14 @@ def session_pids(srv):
             comm, ppid = _stat(int(d))
         except (OSError, ValueError, IndexError):
             continue
-        if ppid == parent and comm == "ftpsd-inetd":
+        if ppid == parent and comm in SESSION_COMMS:
             out.append(int(d))
     return out
 
 
 def one_new_session(srv, before, timeout=5):
     """The one session pid that appeared since `before` (a set)."""
-    deadline = time.time() + timeout
+    deadline = time.time() + scaled(timeout)
     while time.time() < deadline:
         new = [p for p in session_pids(srv) if p not in before]
         if len(new) == 1:
@@ -405,7 +547,7 @@ def proc_status(pid):
 
 def build_has_tls13():
     """True if the binary under test is built with mbed TLS 3 (TLS 1.3)."""
-    r = subprocess.run([BIN, "-V"], capture_output=True, text=True, timeout=30)
+    r = subprocess.run(cmd("-V"), capture_output=True, text=True, timeout=scaled(30))
     return "mbed TLS 3." in r.stdout
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Runs every @test in tests/e2e/test_*.py against the real binary.
 
-usage: run.py [-k SUBSTRING[|SUBSTRING...]] [-j N]   (FTPSD_BIN selects the binary)
+usage: run.py [-k SUBSTRING[|SUBSTRING...]] [-j N]   (FTPSD_BIN selects the binary,
+FTPSD_WRAPPER an emulator to run it under, E2E_TIME_SCALE stretches the limits)
 
 Up to -j tests run at once, each in a thread of its own with a hard time
 limit (E2E_TEST_TIMEOUT seconds, 120 by default): a test still running at
@@ -24,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import ftpsdtest  # noqa: E402
 
-TEST_TIMEOUT = float(os.environ.get("E2E_TEST_TIMEOUT", "120"))
+TEST_TIMEOUT = float(os.environ.get("E2E_TEST_TIMEOUT", "120")) * ftpsdtest.TIME_SCALE
 
 
 def load_modules(directory, pattern):
@@ -59,6 +60,9 @@ def main():
         print("e2e: binary %s not found; run make" % ftpsdtest.BIN)
         print("0 passed, 1 failed")
         return 1
+    if ftpsdtest.WRAPPER:
+        print("e2e: %s under %s (time scale %g)" % (ftpsdtest.BIN, " ".join(ftpsdtest.WRAPPER),
+                                                    ftpsdtest.TIME_SCALE))
     load_modules(args.dir, args.pattern)
     keys = args.k.split("|")
     tests = [t for t in ftpsdtest.TESTS

@@ -15,7 +15,7 @@ import subprocess
 import threading
 import time
 
-from ftpsdtest import (IS_ROOT, RUN_AS, read_all, RawClient, ReusingFTP_TLS, Server, Skip, check,
+from ftpsdtest import (IS_ROOT, RUN_AS, WRAPPER, read_all, RawClient, ReusingFTP_TLS, Server, Skip, check,
                        expect_code, hash_password, insecure_context, test, which)
 
 PW = hash_password("pw")
@@ -658,8 +658,16 @@ def test_traversal_every_form_refused():
         expect_code(550, f.sendcmd, "SITE CHMOD 777 rel_link")
         with open(os.path.join(srv.root, "secret.txt"), "rb") as h:
             check(h.read() == SECRET)
-        # A link inside the root works.
-        check(retr_bytes(f, "sub/ok_link") == b"inside\n")
+        # A link inside the root works where the kernel has openat2. Without
+        # it (Linux < 5.6; qemu-user 7.2, whose openat2 is ENOSYS) the walk
+        # refuses every link, stricter by design (path.h).
+        if WRAPPER:
+            try:
+                check(retr_bytes(f, "sub/ok_link") == b"inside\n")
+            except ftplib.error_perm as e:
+                check("symbolic link" in str(e), str(e))
+        else:
+            check(retr_bytes(f, "sub/ok_link") == b"inside\n")
         # ".." never rises above the root.
         f.cwd("/../../..")
         check(f.pwd() == "/")

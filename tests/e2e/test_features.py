@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 
-from ftpsdtest import (BIN, IS_ROOT, RUN_AS, Server, Skip, build_has_tls13, check, expect_code,
+from ftpsdtest import (BIN, cmd, IS_ROOT, RUN_AS, Server, Skip, build_has_tls13, check, expect_code,
                        hash_password, insecure_context, make_cert, test, which)
 
 PW = hash_password("pw")
@@ -43,7 +43,7 @@ def put(srv, rel, data, mode=0o644):
 
 
 def run_t(policy_path):
-    return subprocess.run([BIN, "-t", "-f", policy_path], capture_output=True, text=True,
+    return subprocess.run(cmd("-t", "-f", policy_path), capture_output=True, text=True,
                           timeout=30)
 
 
@@ -367,7 +367,7 @@ def test_pasv_address_host_names():
                     f.retrbinary("RETR x.bin", b.write)
                     check(b.getvalue() == b"x" * 1000)
                 f.quit()
-                r = subprocess.run(dns.wrapper() + [BIN, "-t", "-f", srv.policy],
+                r = subprocess.run(dns.wrapper() + cmd("-t", "-f", srv.policy),
                                    capture_output=True, text=True, timeout=30)
                 check(r.returncode == 0, r.stderr)
                 if second == "nas.lan":
@@ -404,7 +404,7 @@ def test_pasv_address_lookup_is_bounded_and_never_refuses():
             f.quit()
             check(srv.wait_log("pasv-address ftp.nowhere.test: no answer from the resolver in "
                                "time"), srv.log())
-            r = subprocess.run(dns.wrapper() + [BIN, "-t", "-f", srv.policy], capture_output=True,
+            r = subprocess.run(dns.wrapper() + cmd("-t", "-f", srv.policy), capture_output=True,
                                text=True, timeout=30)
             check(r.returncode == 0 and "warning: pasv-address ftp.nowhere.test" in r.stderr,
                   r.stderr)

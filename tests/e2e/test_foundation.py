@@ -5,7 +5,7 @@ import socket
 import subprocess
 import time
 
-from ftpsdtest import (BIN, IS_ROOT, Server, Skip, check, expect_code, hash_password, test)
+from ftpsdtest import (BIN, cmd, IS_ROOT, Server, Skip, check, expect_code, hash_password, test)
 
 PW = hash_password("s3cret")
 
@@ -228,11 +228,11 @@ def test_misc_commands():
 
 @test
 def test_not_a_socket_exit_2():
-    d = subprocess.run([BIN, "-f", "/nonexistent"], stdin=subprocess.DEVNULL, capture_output=True,
+    d = subprocess.run(cmd("-f", "/nonexistent"), stdin=subprocess.DEVNULL, capture_output=True,
                        text=True, timeout=10)
     check(d.returncode == 2, d)
     check("not a connected TCP socket" in d.stderr and d.stderr.count("\n") == 1, d.stderr)
-    d = subprocess.run([BIN, "--bogus"], capture_output=True, text=True, timeout=10)
+    d = subprocess.run(cmd("--bogus"), capture_output=True, text=True, timeout=10)
     check(d.returncode == 2, d)
 
 
@@ -250,7 +250,7 @@ def test_broken_policy_421():
 @test
 def test_check_mode_output():
     with Server(CLEAR, tls=False, files=FILES) as srv:
-        r = subprocess.run([BIN, "-t", "-f", srv.policy], capture_output=True, text=True, timeout=10)
+        r = subprocess.run(cmd("-t", "-f", srv.policy), capture_output=True, text=True, timeout=10)
         check(r.returncode == 0, r)
         out = r.stdout
         check("\ntls off\n" in "\n" + out, out)
@@ -259,29 +259,29 @@ def test_check_mode_output():
         check("user anonymous root=/pub access=r tls=off login=anonymous" in out, out)
         with open(srv.policy, "a") as f:
             f.write("idle nope\nmax-tries 0\n")
-        r = subprocess.run([BIN, "-t", "-f", srv.policy], capture_output=True, text=True, timeout=10)
+        r = subprocess.run(cmd("-t", "-f", srv.policy), capture_output=True, text=True, timeout=10)
         check(r.returncode == 1, r)
         n = len(open(srv.policy).read().splitlines())
         check("%s:%d:" % (srv.policy, n - 1) in r.stderr and "%s:%d:" % (srv.policy, n) in r.stderr,
               r.stderr)
         os.chmod(srv.policy, 0o666)
-        r = subprocess.run([BIN, "-t", "-f", srv.policy], capture_output=True, text=True, timeout=10)
+        r = subprocess.run(cmd("-t", "-f", srv.policy), capture_output=True, text=True, timeout=10)
         check(r.returncode == 1 and "writable" in r.stderr, r)
 
 
 @test
 def test_hash_password_and_version():
-    r = subprocess.run([BIN, "--hash-password", "-i", "1000"], input="pw\n", capture_output=True,
+    r = subprocess.run(cmd("--hash-password", "-i", "1000"), input="pw\n", capture_output=True,
                        text=True, timeout=30)
     check(r.returncode == 0 and r.stdout.startswith("$pbkdf2-sha256$1000$"), r)
     check("costs" in r.stderr, r.stderr)
-    r = subprocess.run([BIN, "-V"], capture_output=True, text=True, timeout=10)
+    r = subprocess.run(cmd("-V"), capture_output=True, text=True, timeout=10)
     check(r.returncode == 0 and "mbed TLS" in r.stdout, r)
 
 
 @test
 def test_hashed_password_from_binary_logs_in():
-    r = subprocess.run([BIN, "--hash-password", "-i", "1000"], input="p4ss\n", capture_output=True,
+    r = subprocess.run(cmd("--hash-password", "-i", "1000"), input="p4ss\n", capture_output=True,
                        text=True, timeout=30)
     h = r.stdout.strip()
     pol = "tls off\nuser bob password=%s root=/ access=r\n" % h

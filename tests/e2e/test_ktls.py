@@ -14,7 +14,7 @@ import os
 import re
 import subprocess
 
-from ftpsdtest import Server, Skip, check, hash_password, test, which
+from ftpsdtest import Server, Skip, check, cmd, hash_password, test, which
 
 PW = hash_password("pw")
 EXPECT_KERNEL = os.environ.get("FTPSD_EXPECT_KTLS") == "1"
@@ -69,8 +69,7 @@ def check_stat(before, n):
 
 
 def is_mbedtls3():
-    r = subprocess.run([os.environ.get("FTPSD_BIN") or "./ftpsd-inetd", "--version"],
-                       capture_output=True, text=True, timeout=10)
+    r = subprocess.run(cmd("--version"), capture_output=True, text=True, timeout=30)
     return "mbed TLS 3." in r.stdout + r.stderr
 
 

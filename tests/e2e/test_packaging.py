@@ -440,10 +440,23 @@ class SyslogSink:
         os.chmod(os.path.join(self.dev, "log"), 0o666)
         self.sock.setblocking(False)
         self.datagrams = []
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.reader = None
         r = subprocess.run(self.wrapper() + ["true"], capture_output=True, timeout=10)
         if r.returncode != 0:
             self.close()
             raise Skip("cannot bind-mount in a mount namespace here: %r" % r.stderr)
+        # Read as the datagrams come, as a syslog daemon does: the socket
+        # queues only net.unix.max_dgram_qlen (10) of them, and past that a
+        # session's syslog(3) blocks (three sessions that each log a
+        # warning more, as under qemu-user, fill it).
+        self.reader = threading.Thread(target=self._drain, daemon=True)
+        self.reader.start()
+
+    def _drain(self):
+        while not self.done.wait(0.02):
+            self.read()
 
     def wrapper(self):
         return ["unshare", "-m", "sh", "-c",
@@ -451,11 +464,12 @@ class SyslogSink:
                 "sh"]
 
     def read(self):
-        while True:
-            try:
-                self.datagrams.append(self.sock.recv(65536).decode(errors="replace"))
-            except BlockingIOError:
-                return self.datagrams
+        with self.lock:
+            while True:
+                try:
+                    self.datagrams.append(self.sock.recv(65536).decode(errors="replace"))
+                except (BlockingIOError, OSError):
+                    return list(self.datagrams)
 
     def wait(self, needle, count, timeout=20):
         deadline = time.time() + timeout
@@ -467,6 +481,9 @@ class SyslogSink:
                                                                        "\n".join(self.datagrams)))
 
     def close(self):
+        self.done.set()
+        if self.reader:
+            self.reader.join(5)
         self.sock.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 

@@ -345,14 +345,14 @@ def test_r4_unknown_name_costs_what_a_wrong_password_costs():
 @test
 def test_r4_r5_check_mode_warns_about_costs_and_clear_text_mix():
     import subprocess
-    from ftpsdtest import BIN
+    from ftpsdtest import BIN, cmd
     fast = hash_password("pw", iterations=1000)
     slow = hash_password("pw", iterations=2000)
     policy = ("cert {cert}\nkey {key}\ntls optional\n"
               "user alice password=%s root=/a tls=auth\nuser bob password=%s root=/a\n"
               % (fast, slow))
     with Server(policy, files={"a/x": "x"}) as srv:
-        r = subprocess.run([BIN, "-t", "-f", srv.policy], capture_output=True, text=True,
+        r = subprocess.run(cmd("-t", "-f", srv.policy), capture_output=True, text=True,
                            timeout=30)
     check(r.returncode == 0, r.stderr)
     check("different iteration counts (1000 to 2000)" in r.stderr, r.stderr)
@@ -458,13 +458,13 @@ def check_and_session_agree(policy_text, setup=None, expect_refused=True, why=No
     """Runs -t on the policy and starts one session with it: both must
     refuse (or both accept), and -t must say why."""
     import subprocess
-    from ftpsdtest import BIN, Skip
+    from ftpsdtest import BIN, Skip, cmd
     if os.geteuid() != 0:
         raise Skip("needs root: the refusal paths are about privileges and ownership")
     with Server(policy_text, **kw) as srv:
         if setup:
             setup(srv)
-        r = subprocess.run([BIN, "-t", "-f", srv.policy], capture_output=True, text=True,
+        r = subprocess.run(cmd("-t", "-f", srv.policy), capture_output=True, text=True,
                            timeout=30)
         c = RawClient(srv.host, srv.port)
         code, lines = c.reply()
@@ -551,7 +551,7 @@ def test_r8_check_predicts_refusal_bad_chroot_and_missing_cert():
 def test_r11_gen_cert_never_writes_into_a_file_it_does_not_own():
     import subprocess
     import tempfile
-    from ftpsdtest import BIN, Skip
+    from ftpsdtest import BIN, Skip, cmd
     if os.geteuid() != 0:
         raise Skip("needs root")
     d = tempfile.mkdtemp(prefix="ftpsd-r11-")
@@ -566,7 +566,7 @@ def test_r11_gen_cert_never_writes_into_a_file_it_does_not_own():
         linked = os.path.join(d, "linked.key")
         os.link(victim, linked)
         for key in (other, linked):
-            r = subprocess.run([BIN, "--gen-cert", os.path.join(d, "c.crt"), key, "x.test"],
+            r = subprocess.run(cmd("--gen-cert", os.path.join(d, "c.crt"), key, "x.test"),
                                capture_output=True, text=True, timeout=30)
             check(r.returncode != 0, "--gen-cert wrote %s" % key)
         with open(other) as f:
@@ -575,7 +575,7 @@ def test_r11_gen_cert_never_writes_into_a_file_it_does_not_own():
             check(f.read() == "precious\n", "a hard-linked file was truncated")
         # A fresh key is made 0600.
         fresh = os.path.join(d, "fresh.key")
-        r = subprocess.run([BIN, "--gen-cert", os.path.join(d, "c.crt"), fresh, "x.test"],
+        r = subprocess.run(cmd("--gen-cert", os.path.join(d, "c.crt"), fresh, "x.test"),
                            capture_output=True, text=True, timeout=30)
         check(r.returncode == 0, r.stderr)
         check(os.stat(fresh).st_mode & 0o777 == 0o600)

@@ -29,7 +29,7 @@ import subprocess
 import threading
 import time
 
-from ftpsdtest import (IS_ROOT, RUN_AS, read_all, RawClient, Server, Skip, check, hash_password,
+from ftpsdtest import (IS_ROOT, RUN_AS, WRAPPER, native_only, so_error_untranslated, read_all, RawClient, Server, Skip, check, hash_password,
                        insecure_context, test, which)
 
 PW = hash_password("pw")
@@ -139,8 +139,9 @@ def session_pid(srv, sock):
         if not pid.isdigit():
             continue
         try:
-            argv0 = open("/proc/%s/cmdline" % pid, "rb").read().split(b"\0")[0]
-            if not argv0.endswith(b"ftpsd-inetd"):
+            # Under an emulator the binary is an argument of its command.
+            argv = open("/proc/%s/cmdline" % pid, "rb").read().split(b"\0")[:len(WRAPPER) + 1]
+            if not argv[-1].endswith(b"ftpsd-inetd"):
                 continue
             for fd in os.listdir("/proc/%s/fd" % pid):
                 if os.readlink("/proc/%s/fd/%s" % (pid, fd)) in want:
@@ -717,6 +718,8 @@ def test_s4_4_listing_20000_entries_streamed_memory_flat():
     of 20,000 entries (LIST, NLST, MLSD under TLS, STAT on the control
     connection): the big one may not cost more than a page or two (glibc's
     32 KiB getdents buffer fills up only for the bigger directory)."""
+    native_only("VmHWM and anonymous memory would be the emulator's, its translation cache "
+                "included, not the session's")
     with Server(tls_policy(), files={"alice/.keep": ""}) as srv:
         make_dir(srv, "small", 100)
         make_dir(srv, "big", 20000)
@@ -1253,7 +1256,9 @@ def test_s4_7_session_ending_errors_reply_and_log_cause():
         r.send("RETR in.txt\r\n")
         check(r.reply()[0] == 150)
         code, lines = r.reply()
-        check(code == 425 and "refused" in lines[0].lower(), lines)
+        check(code == 425, lines)
+        if not so_error_untranslated():
+            check("refused" in lines[0].lower(), lines)
         check(r.cmd("NOOP")[0] == 200, "the session must go on after a failed data connection")
         r.close()
         check(srv.wait_log("data connection failed: connect to 127.0.0.1:%d" % port), srv.log())

@@ -6,8 +6,8 @@ import signal
 import socket
 import time
 
-from ftpsdtest import (RawClient, Server, check, hash_password, one_new_session, session_pids,
-                       test)
+from ftpsdtest import (RawClient, Server, check, hash_password, one_new_session, scaled,
+                       session_pids, test)
 
 PW = hash_password("pw")
 
@@ -20,7 +20,7 @@ def policy(extra):
 class Client(RawClient):
     def __init__(self, host, port, source=None):
         self.sock = socket.socket(socket.AF_INET)
-        self.sock.settimeout(10)
+        self.sock.settimeout(scaled(10))
         if source:
             self.sock.bind((source, 0))
         self.sock.connect((host, port))
@@ -113,10 +113,10 @@ def test_slots_hold_under_concurrent_load():
             t.start()
         start.set()
         for t in threads:
-            t.join(30)
+            t.join(scaled(30))
         # The refused sessions exit right after their 421: give them a moment,
         # then the greeted ones must be all that is left.
-        deadline = time.time() + 5
+        deadline = time.time() + scaled(5)
         while time.time() < deadline and len(session_pids(srv)) > 10:
             time.sleep(0.05)
         alive = len(session_pids(srv))

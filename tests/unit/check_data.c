@@ -286,6 +286,23 @@ START_TEST(test_xferlog)
 
     /* Too small: 0, never a cut line. */
     ck_assert_uint_eq(xferlog_format(line, 20, &r), 0);
+
+    /* SECURITY: NEL (U+0085, raw or UTF-8), the line and paragraph
+     * separators end a line for some log readers (Python's splitlines), and
+     * a bidi override makes a record read otherwise: each becomes '?'.
+     * Latin-1 bytes stay, as in listings (found by fuzz_session's xferlog
+     * check). */
+    r.path = "/a\xc2\x85"
+             "b\x85"
+             "c\xe2\x80\xae"
+             "d\xe2\x80\xa8"
+             "e\xe2\x80\xa9\xe9 f";
+    r.user = "u\xe2\x80\xaev";
+    n = xferlog_format(line, sizeof line, &r);
+    ck_assert_uint_gt(n, 0);
+    ck_assert_str_eq(line, "Tue Jan  6 00:00:00 2026 1 192.0.2.7 0 /a?b?c?d?e?\xe9_f a _ i a u?v "
+                           "ftp 0 * i\n");
+    ck_assert_uint_eq(n, strlen(line));
 }
 END_TEST
 

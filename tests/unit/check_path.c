@@ -158,6 +158,53 @@ START_TEST(test_open_beneath)
 }
 END_TEST
 
+/* The walk is what runs where openat2 is missing. Each open below was
+ * answered with the link itself (O_PATH) or ENOTDIR (O_DIRECTORY) before
+ * the walk checked for it: MDTM and MLST described links leading out. */
+static void walk_refused(int root, const char *vpath, int flags)
+{
+    errno = 0;
+    int fd = path_open_walk(root, vpath, flags, 0);
+    if (fd >= 0) {
+        close(fd);
+    }
+    ck_assert_msg(fd < 0 && errno == ELOOP, "%s flags %#x: fd %d errno %d", vpath, flags, fd,
+                  errno);
+}
+
+START_TEST(test_open_walk_refuses_every_symlink)
+{
+    int root = make_tree();
+    static const int flags[] = {O_RDONLY, O_PATH, O_PATH | O_DIRECTORY, O_RDONLY | O_DIRECTORY};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        walk_refused(root, "/out", flags[i]);
+        walk_refused(root, "/dir/up", flags[i]);
+        walk_refused(root, "/in", flags[i]);
+    }
+    char p[256];
+    snprintf(p, sizeof p, "%s/root/dlink", tmpl);
+    ck_assert_int_eq(symlink("dir", p), 0); /* a directory link, inside */
+    walk_refused(root, "/dlink", O_PATH | O_DIRECTORY);
+    walk_refused(root, "/dlink/file", O_RDONLY);
+    walk_refused(root, "/dlink/file", O_PATH);
+    /* What is not a link still opens, with the same flags. */
+    int fd = path_open_walk(root, "/dir/file", O_PATH, 0);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    fd = path_open_walk(root, "/dir", O_PATH | O_DIRECTORY, 0);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    fd = path_open_walk(root, "/", O_PATH | O_DIRECTORY, 0);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    errno = 0;
+    ck_assert_int_lt(path_open_walk(root, "/dir/file/x", O_PATH, 0), 0);
+    ck_assert_int_eq(errno, ENOTDIR);
+    close(root);
+    rm_tree();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("path");
@@ -165,6 +212,7 @@ int main(void)
     tcase_add_loop_test(tc, test_normalize, 0, (int)(sizeof norm / sizeof norm[0]));
     tcase_add_test(tc, test_too_long);
     tcase_add_test(tc, test_open_beneath);
+    tcase_add_test(tc, test_open_walk_refuses_every_symlink);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
