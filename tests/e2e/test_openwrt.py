@@ -103,6 +103,15 @@ def test_openwrt_package_makefile_conventions():
         check(want in compile_text, "Build/Compile lacks %s" % want)
 
 
+def sdk_env():
+    """The environment an SDK build has: under `make check` (or `make
+    check-mbedtls36`) the parent make's command-line variables (WERROR,
+    MBEDTLS_SRC, ...) are in ours, and not in an SDK's."""
+    drop = ("CFLAGS", "CPPFLAGS", "LDFLAGS", "WERROR", "MAKEFLAGS", "MFLAGS", "MAKELEVEL",
+            "MAKEOVERRIDES", "MBEDTLS_SRC", "MBEDTLS_CONFIG", "SANITIZE", "BUILD", "STATIC_MBEDTLS")
+    return {k: v for k, v in os.environ.items() if k not in drop}
+
+
 @test
 def test_openwrt_build_steps_dry_run():
     """Build/Prepare copies what the tree's Makefile needs; Build/Compile's
@@ -117,7 +126,7 @@ def test_openwrt_build_steps_dry_run():
         for cmd in recipe(b["Build/Prepare"], values):
             sh(cmd, PKG)
         out = subprocess.run(["make", "-s", "-C", build, "-n", "all"], capture_output=True,
-                             text=True, timeout=60)
+                             text=True, timeout=60, env=sdk_env())
         check(out.returncode == 0 and "ftpsd-inetd" in out.stdout,
               "the prepared tree does not build: %s" % out.stderr[-2000:])
         values.update({
@@ -128,12 +137,7 @@ def test_openwrt_build_steps_dry_run():
             "MAKE": "make -n", "PKG_JOBS": "-j1",
             "MAKE_FLAGS": 'CC="cc" CROSS="" ARCH="x86_64"',
         })
-        # Under `make check` the parent make's command-line variables
-        # (WERROR=-Werror) are in the environment: not in an SDK's.
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("CFLAGS", "CPPFLAGS", "LDFLAGS", "WERROR", "MAKEFLAGS", "MFLAGS",
-                            "MAKELEVEL", "MAKEOVERRIDES")}
-        printed = "".join(sh(cmd, PKG, env=env) for cmd in recipe(b["Build/Compile"], values))
+        printed = "".join(sh(cmd, PKG, env=sdk_env()) for cmd in recipe(b["Build/Compile"], values))
         cc = [l for l in printed.splitlines() if l.startswith("cc ") and " -c " in l]
         link = [l for l in printed.splitlines() if l.startswith("cc ") and "-o " in l
                 and l.rstrip().endswith(("-lmbedcrypto", "-lmbedcrypto -Wl,-Bdynamic"))]
