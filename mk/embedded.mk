@@ -37,8 +37,7 @@ EMBEDDED_PIC := -fPIE
 # cipher where the kernel has no TLS: the record ciphers and SHA-256
 # (PBKDF2 logins) stay at -O2, for 3.4 KB.
 EMBEDDED_FAST_OBJS ?= chacha20.o poly1305.o chachapoly.o aes.o gcm.o sha256.o
-EMBEDDED_FAST_CFLAGS ?= -O2 -g -fno-asynchronous-unwind-tables -fno-unwind-tables $(EMBEDDED_PIC) \
-    -ffunction-sections -fdata-sections
+EMBEDDED_FAST_CFLAGS ?= $(patsubst -Os,-O2,$(EMBEDDED_MBEDTLS_CFLAGS))
 
 ifeq ($(SHARED_MBEDTLS),1)
   # Against the shared libraries the device already has, compiled with
