@@ -85,6 +85,19 @@ def native_only(why):
         raise Skip("under %s: %s" % (os.path.basename(WRAPPER[0]), why))
 
 
+
+def read_file(path, mode="r"):
+    with open(path, mode) as f:
+        return f.read()
+
+
+def write_file(path, data, mode=0o644):
+    """Writes data (text or bytes) and sets the file's mode."""
+    with open(path, "wb" if isinstance(data, bytes) else "w") as f:
+        f.write(data)
+    os.chmod(path, mode)
+
+
 def hash_password(pw, iterations=1000, salt=None):
     """A policy password string, computed independently of the server."""
     salt = salt or os.urandom(16)

@@ -39,6 +39,7 @@ import time
 
 from ftpsdtest import (BIN, IS_ROOT, WRAPPER, cmd, exec_line, native_only, scaled, RUN_AS, ReusingFTP_TLS, Skip, check, expect_code, free_port,
                        hash_password, insecure_context, make_cert, test, which)
+from ftpsdtest import read_file as read, write_file as write
 from svcfiles import service_file
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -55,17 +56,6 @@ SPEC_DIRECTIVES = [
     "banner", "tls-max", "ktls", "sandbox", "log-level", "max-sessions", "max-per-ip", "hash",
 ]
 USER_KEYS = ["password", "cert", "root", "access", "tls", "group", "home", "rate"]
-
-
-def read(path, mode="r"):
-    with open(path, mode) as f:
-        return f.read()
-
-
-def write(path, data, mode=0o644):
-    with open(path, "wb" if isinstance(data, bytes) else "w") as f:
-        f.write(data)
-    os.chmod(path, mode)
 
 
 def run(cmd, timeout=60, **kw):

@@ -36,6 +36,7 @@ import time
 
 from ftpsdtest import (BIN, IS_ROOT, ReusingFTP_TLS, Server, Skip, check, hash_password,
                        insecure_context, test, which)
+from ftpsdtest import read_file as read, write_file as write
 from svcfiles import REPO
 
 PW = hash_password("r1ght-one")
@@ -43,17 +44,6 @@ PW = hash_password("r1ght-one")
 
 def run(cmd, timeout=60, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
-
-
-def read(path, mode="r"):
-    with open(path, mode) as f:
-        return f.read()
-
-
-def write(path, data, mode=0o644):
-    with open(path, "wb" if isinstance(data, bytes) else "w") as f:
-        f.write(data)
-    os.chmod(path, mode)
 
 
 def make_install(destdir, *extra):
