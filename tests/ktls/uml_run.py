@@ -6,8 +6,9 @@ ULP, and UML brings one along as an ordinary package.
 usage: uml_run.py [-m MEM] [-t SECONDS] CMD [ARG...]
 
 The root file system is this machine's (hostfs), /tmp inside is a fresh
-tmpfs, loopback is up, tls.ko is loaded; CMD runs as root in the current
-directory with the current environment, and its exit status is ours (70
+tmpfs (a current directory under /tmp is the host's again), loopback is
+up, tls.ko is loaded; CMD runs as root in the current directory with the
+current environment, and its exit status is ours (70
 when the guest did not finish, 71 past the time limit). One CPU.
 
 It does what ../shared/tools/uml-run does, plus two things that hosts with
@@ -92,6 +93,16 @@ def modules_ready():
         subprocess.run(["depmod", "-b", "/", kver], check=True)
 
 
+def remount_cwd():
+    """The init lines that mount the host's current directory back over the
+    fresh /tmp when the command runs from under it."""
+    cwd = os.getcwd()
+    if cwd != "/tmp" and not cwd.startswith("/tmp/"):
+        return ""
+    q = shlex.quote(cwd)
+    return "mkdir -p %s && mount -t hostfs hostfs %s -o %s\n" % (q, q, q)
+
+
 def main():
     args = sys.argv[1:]
     mem, limit = "1024M", 3000
@@ -124,6 +135,9 @@ def main():
                     "mount -t proc proc /proc; mount -t sysfs sys /sys\n"
                     "mount -t devpts devpts /dev/pts 2>/dev/null\n"
                     "mount -t tmpfs tmpfs /tmp\n"
+                    # A checkout under /tmp is hidden by that tmpfs: show
+                    # the host's copy of it at the same path again.
+                    "%s"
                     "export PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"
                     "ip link set lo up\n"
                     # The kernel's own module requests run modprobe without
@@ -135,7 +149,7 @@ def main():
                     "cd %s\n"
                     "%s\n"
                     "echo $? > %s\n"
-                    "poweroff -f\n" % (" ".join(MODULES), shlex.quote(os.path.join(d, "env")),
+                    "poweroff -f\n" % (remount_cwd(), " ".join(MODULES), shlex.quote(os.path.join(d, "env")),
                                        shlex.quote(os.getcwd()),
                                        " ".join(shlex.quote(a) for a in args),
                                        shlex.quote(rc)))
