@@ -8,8 +8,8 @@ usage: uml_run.py [-m MEM] [-t SECONDS] CMD [ARG...]
 The root file system is this machine's (hostfs), /tmp inside is a fresh
 tmpfs (a current directory under /tmp is the host's again), loopback is
 up, tls.ko is loaded; CMD runs as root in the current directory with the
-current environment, and its exit status is ours (70
-when the guest did not finish, 71 past the time limit). One CPU.
+current environment, and its exit status is ours (70 when the guest did
+not finish, 71 past the time limit). One CPU.
 
 It does what ../shared/tools/uml-run does, plus two things that hosts with
 a large XSAVE area need (AVX-512 with AMX here: 11,008 bytes). UML 6.1 saves
