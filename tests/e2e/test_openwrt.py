@@ -316,6 +316,8 @@ def test_openwrt_inetd_line_serves_under_busybox():
     """The package's inetd.conf line, with only the port and the paths
     rewritten to the DESTDIR, run by BusyBox inetd: a TLS login with the
     certificate the first boot made."""
+    native_only("the first-boot script and the package's inetd line run the installed binary "
+                "itself (no binfmt_misc here)")
     if not os.access(BUSYBOX_INETD, os.X_OK):
         raise Skip("BusyBox inetd not built (make check-busybox builds it)")
     d = tempfile.mkdtemp(prefix="ftpsd-openwrt-bb-")
