@@ -322,11 +322,13 @@ def test_r4_unknown_name_costs_what_a_wrong_password_costs():
     policy = ("tls off\nidle 30\nmax-tries 10\n"
               "user alice password=%s root=/a\nuser bob password=%s root=/a\n") % (fast, slow)
     # Each name is timed three times, once in each of three sessions with the
-    # order rotated, and judged by its cheapest try: CPU time of one process
-    # is steady, but a busy host can still inflate a single sample (CI once
-    # saw one 300,000-iteration try cost 230 ms where its twins cost 120).
-    # Sessions rather than more tries in one: the failed-login delay grows
-    # by a second a try.
+    # order rotated, and judged by its cheapest try. Sessions rather than
+    # more tries in one: the failed-login delay grows by a second a try.
+    # The bound is a factor of two either way, not a close match: in this
+    # virtual machine a process's CPU time also counts time the host took
+    # the CPU away, and CI saw the same 300,000 iterations cost 140 to
+    # 280 ms within one run. The defect this guards against is a factor of
+    # ten or more (1,000 against 300,000 iterations: 0 ms against 100).
     names = ["alice", "nosuchuser", "bob"]
     costs = {}
     with Server(policy, tls=False, files={"a/x": "x"}) as srv:
@@ -345,7 +347,7 @@ def test_r4_unknown_name_costs_what_a_wrong_password_costs():
     # 300,000 iterations cost tens of ms here; 1,000 well under one.
     check(cost["bob"] > 20, "the slow hash is not measurable: %r" % cost)
     for name in ("alice", "nosuchuser"):
-        check(abs(cost[name] - cost["bob"]) < 0.35 * cost["bob"],
+        check(0.5 * cost["bob"] <= cost[name] <= 2 * cost["bob"],
               "a wrong password for %s costs %.0f ms, for bob %.0f ms: the names can be told "
               "apart by timing (%r)" % (name, cost[name], cost["bob"], costs))
 
